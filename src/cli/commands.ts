@@ -1,0 +1,171 @@
+import type { ExperimentSummary } from "../core/experiment.js";
+import type { Store, TrialRecord } from "../core/store.js";
+import { UserError } from "../core/errors.js";
+import { Objectives } from "../core/objectives.js";
+import { capabilitiesOf } from "../core/space.js";
+import { createExperiment, loadParts } from "../config/build.js";
+import type { ExperimentConfig } from "../config/schema.js";
+import { openStore } from "../stores/open.js";
+import { registry } from "../registry.js";
+import { fmtDuration, fmtMetrics, fmtNumber, fmtPoint, table, trialsCsv } from "./format.js";
+import { progressReporter } from "./progress.js";
+
+const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+
+/** The one-line JSON result of `run --json`. */
+export function summaryJson(s: ExperimentSummary) {
+  return {
+    experiment: s.experiment,
+    trials: s.trials,
+    failed: s.failed,
+    complete: s.complete,
+    cost_s: s.costSeconds,
+    best: s.best ? { trial: s.best.number, arch: s.best.arch, hp: s.best.hp, metrics: s.best.metrics, hidden_metrics: s.best.hidden } : null,
+  };
+}
+
+export async function runCommand(file: string, opts: { json?: boolean; storage?: string; trials?: number; quiet?: boolean }) {
+  const overrides: Partial<ExperimentConfig> = {};
+  if (opts.storage) overrides.storage = opts.storage;
+  const parts = loadParts(file, overrides);
+  if (opts.trials !== undefined) parts.config.budget.trials = opts.trials;
+  const reporter = progressReporter(parts.objectives, { quiet: opts.quiet });
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write("\nstopping after the trials in flight (Ctrl-C again to quit now; the experiment resumes on the next run)\n");
+    abort.abort();
+  };
+  process.on("SIGINT", onSigint);
+  const { experiment, store } = createExperiment(parts, { onEvent: reporter.onEvent, signal: abort.signal });
+  try {
+    const summary = await experiment.run();
+    reporter.stop();
+    if (opts.json) out(JSON.stringify(summaryJson(summary)));
+    else {
+      const metric = parts.objectives.primary.metric;
+      out(
+        `experiment ${summary.experiment}: ${summary.trials} trials${summary.failed ? ` (${summary.failed} failed)` : ""}${summary.complete ? "" : " (incomplete: run again to resume)"}`,
+      );
+      if (summary.best) {
+        out(`best trial ${summary.best.number}: ${metric} ${fmtNumber(summary.best.metrics[metric])}  ${fmtMetrics(summary.best.hidden)}`);
+        out(`  arch ${fmtPoint(summary.best.arch)}`);
+        if (Object.keys(summary.best.hp).length) out(`  hp   ${JSON.stringify(summary.best.hp)}`);
+      }
+      if (summary.costSeconds > 0) out(`training cost of the trials: ${fmtDuration(summary.costSeconds)} (simulated on benchmarks)`);
+    }
+  } finally {
+    process.off("SIGINT", onSigint);
+    await store.close();
+    await parts.evaluator.close?.();
+  }
+}
+
+async function withExperiment<T>(name: string, storage: string, fn: (store: Store, id: number, objectives: Objectives, config: ExperimentConfig) => Promise<T>) {
+  const store = openStore(storage);
+  try {
+    const exp = await store.getExperiment(name);
+    if (!exp) {
+      const names = (await store.listExperiments()).map((e) => e.name);
+      throw new UserError(`no experiment "${name}" in ${storage}${names.length ? ` (it has: ${names.join(", ")})` : " (it has none)"}`);
+    }
+    const config = exp.config as unknown as ExperimentConfig;
+    return await fn(store, exp.id, new Objectives(config.objectives, config.constraints), config);
+  } finally {
+    await store.close();
+  }
+}
+
+function ranked(trials: TrialRecord[], objectives: Objectives): TrialRecord[] {
+  return trials
+    .filter((t) => t.status === "finished" && t.metrics && t.cachedFrom === null)
+    .map((t) => ({ t, s: objectives.score(t.metrics!) }))
+    .sort((a, b) => b.s - a.s || a.t.number - b.t.number)
+    .map((x) => x.t);
+}
+
+export async function statusCommand(name: string, opts: { storage: string; json?: boolean }) {
+  await withExperiment(name, opts.storage, async (store, id, objectives, config) => {
+    const exp = (await store.getExperiment(name))!;
+    const counts = await store.countTrials(id);
+    const trials = await store.getTrials(id, { status: ["finished", "failed", "pruned"] });
+    const best = ranked(trials, objectives)[0];
+    const cost = trials.reduce((a, t) => a + (t.costSeconds ?? 0), 0);
+    const done = counts.finished + counts.failed + counts.pruned;
+    if (opts.json) {
+      out(JSON.stringify({ experiment: name, status: exp.status, budget: config.budget.trials, done, counts, cost_s: cost, best: best ? { trial: best.number, arch: best.arch, hp: best.hp, metrics: best.metrics, hidden_metrics: best.hidden } : null }));
+      return;
+    }
+    out(`experiment ${name} (${exp.status}) in ${opts.storage}`);
+    out(`  space ${config.space.name}, strategy ${config.strategy.name}, scheduler ${config.scheduler.name}, evaluator ${config.evaluator.name}, seed ${config.seed}`);
+    out(`  objectives ${config.objectives.map((o) => `${o.direction} ${o.metric}`).join(", ")}${config.constraints.length ? `; constraints ${config.constraints.map((c) => `${c.min ?? "-inf"} <= ${c.metric} <= ${c.max ?? "inf"}`).join(", ")}` : ""}`);
+    out(`  trials ${done}/${config.budget.trials} done: ${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ") || "none yet"}`);
+    const cached = trials.filter((t) => t.cachedFrom !== null).length;
+    if (cached) out(`  ${cached} trials reused an equivalent architecture's result`);
+    if (cost) out(`  training cost ${fmtDuration(cost)}`);
+    if (best) out(`  best trial ${best.number}: ${fmtMetrics(best.metrics, objectives.metricsNeeded())} ${fmtMetrics(best.hidden)}\n    ${fmtPoint(best.arch)}`);
+  });
+}
+
+export async function bestCommand(name: string, opts: { storage: string; top: number; json?: boolean }) {
+  await withExperiment(name, opts.storage, async (store, id, objectives) => {
+    const top = ranked(await store.getTrials(id, { status: ["finished"] }), objectives).slice(0, opts.top);
+    if (opts.json) {
+      out(JSON.stringify(top.map((t) => ({ trial: t.number, arch: t.arch, hp: t.hp, metrics: t.metrics, hidden_metrics: t.hidden }))));
+      return;
+    }
+    const keys = objectives.metricsNeeded();
+    const hiddenKeys = [...new Set(top.flatMap((t) => Object.keys(t.hidden ?? {})))];
+    out(
+      table(
+        ["rank", "trial", ...keys, ...hiddenKeys, "arch", "hp"],
+        top.map((t, i) => [
+          String(i + 1),
+          String(t.number),
+          ...keys.map((k) => fmtNumber(t.metrics?.[k])),
+          ...hiddenKeys.map((k) => fmtNumber(t.hidden?.[k])),
+          fmtPoint(t.arch),
+          Object.keys(t.hp).length ? JSON.stringify(t.hp) : "",
+        ]),
+      ),
+    );
+  });
+}
+
+export async function trialsCommand(name: string, opts: { storage: string; format: string }) {
+  if (opts.format !== "csv" && opts.format !== "json") throw new UserError(`--format must be csv or json, got "${opts.format}"`);
+  await withExperiment(name, opts.storage, async (store, id) => {
+    const trials = await store.getTrials(id);
+    if (opts.format === "csv") {
+      process.stdout.write(trialsCsv(trials));
+      return;
+    }
+    for (const t of trials) {
+      const steps = await store.getIntermediate(t.id);
+      out(JSON.stringify({ ...t, intermediate: steps }));
+    }
+  });
+}
+
+export function spacesCommand(opts: { json?: boolean }) {
+  const rows = Object.values(registry.spaces).map((c) => {
+    let caps = "depends on its params (graph needs exactly one cell)";
+    let size = "-";
+    if (c.name === "nb201") {
+      const s = c.create({}, {});
+      caps = capabilitiesOf(s).join(", ");
+      size = String(s.size?.() ?? "-");
+    }
+    return { name: c.name, description: c.description, capabilities: caps, size };
+  });
+  if (opts.json) return out(JSON.stringify(rows));
+  out(table(["space", "size", "capabilities", "description"], rows.map((r) => [r.name, r.size, r.capabilities, r.description])));
+  out("\nAny space can be joined with hyperparameters: add `hyperparameters: [...]` under `space`.");
+}
+
+export function strategiesCommand(opts: { json?: boolean }) {
+  const rows = Object.values(registry.strategies).map((c) => ({ name: c.name, requires: c.requires.join(", "), description: c.description }));
+  if (opts.json) return out(JSON.stringify(rows));
+  out(table(["strategy", "needs", "description"], rows.map((r) => [r.name, r.requires, r.description])));
+}

@@ -1,0 +1,55 @@
+import cliProgress from "cli-progress";
+import type { ExperimentEvent, Progress } from "../core/experiment.js";
+import type { Objectives } from "../core/objectives.js";
+import { fmtDuration, fmtMetrics, fmtNumber } from "./format.js";
+
+/**
+ * Shows an experiment's progress on stderr: a bar (done / budget, best so far, elapsed, ETA) on
+ * a terminal, plain log lines otherwise (at most ~20 lines plus one per 5 seconds).
+ */
+export function progressReporter(objectives: Objectives, opts: { quiet?: boolean; tty?: boolean } = {}) {
+  const tty = opts.tty ?? Boolean(process.stderr.isTTY);
+  const metric = objectives.primary.metric;
+  const bestText = (p: Progress) => (p.best ? `${metric} ${fmtNumber(p.best.metrics[metric])}` : "-");
+  let bar: cliProgress.SingleBar | undefined;
+  let lastLog = 0;
+  let startDone = 0;
+  const startedAt = Date.now();
+
+  const onEvent = (e: ExperimentEvent) => {
+    if (opts.quiet) return;
+    const p = e.progress;
+    if (e.type === "opened") {
+      startDone = p.done;
+      const what = e.created ? "created" : `resumed at ${p.done}/${p.budget} trials${e.resumed ? `, re-running ${e.resumed} unfinished` : ""}`;
+      process.stderr.write(`experiment ${e.experiment.name}: ${what}\n`);
+      if (tty) {
+        bar = new cliProgress.SingleBar(
+          { format: "trials {bar} {value}/{total} | best {best} | elapsed {elapsed} | ETA {eta_formatted}", stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(p.budget, p.done, { best: bestText(p), elapsed: "0.0 s" });
+      }
+      return;
+    }
+    const elapsed = (Date.now() - startedAt) / 1000;
+    if (bar) {
+      bar.update(p.done, { best: bestText(p), elapsed: fmtDuration(elapsed) });
+      if (p.done >= p.budget) bar.stop();
+      return;
+    }
+    const now = Date.now();
+    const step = Math.max(1, Math.floor(p.budget / 20));
+    if (p.done % step === 0 || p.done >= p.budget || now - lastLog > 5000) {
+      lastLog = now;
+      const rate = (p.done - startDone) / Math.max(elapsed, 1e-9);
+      const eta = rate > 0 ? (p.budget - p.done) / rate : NaN;
+      const t = e.trial;
+      process.stderr.write(
+        `[${p.done}/${p.budget}] trial ${t.number} ${t.status}${t.cachedFrom !== null ? ` (cached from ${t.cachedFrom})` : ""} ${fmtMetrics(t.metrics, objectives.metricsNeeded())}` +
+          ` | best ${bestText(p)} | elapsed ${fmtDuration(elapsed)} | ETA ${fmtDuration(eta)}\n`,
+      );
+    }
+  };
+  return { onEvent, stop: () => bar?.stop() };
+}

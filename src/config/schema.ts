@@ -1,0 +1,53 @@
+import { z } from "zod";
+
+/** A component section: `name` picks it from the registry, the other keys are its options. */
+export const section = z.looseObject({ name: z.string().min(1) });
+export type Section = z.infer<typeof section>;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const when = z.strictObject({ param: z.string(), in: z.array(scalar).min(1) });
+
+/** One decision of a declarative space (see spaces/dsl.ts). */
+export const paramSchema: z.ZodType<unknown> = z.lazy(() =>
+  z.discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("categorical"), name: z.string(), choices: z.array(scalar).min(1), when: when.optional() }),
+    z.strictObject({ type: z.literal("int"), name: z.string(), low: z.number().int(), high: z.number().int(), log: z.boolean().optional(), when: when.optional() }),
+    z.strictObject({ type: z.literal("float"), name: z.string(), low: z.number(), high: z.number(), log: z.boolean().optional(), when: when.optional() }),
+    z.strictObject({ type: z.literal("repeat"), name: z.string(), min: z.number().int().min(0), max: z.number().int().min(1), body: z.array(paramSchema).min(1), when: when.optional() }),
+    z.strictObject({ type: z.literal("cell"), name: z.string(), nodes: z.number().int().min(2), ops: z.array(z.string()).min(1), when: when.optional() }),
+  ]),
+);
+
+export const objectiveSchema = z.strictObject({
+  metric: z.string().min(1),
+  direction: z.enum(["max", "min"]),
+  cheap: z.boolean().optional(),
+});
+
+export const constraintSchema = z
+  .strictObject({ metric: z.string().min(1), min: z.number().optional(), max: z.number().optional() })
+  .refine((c) => c.min !== undefined || c.max !== undefined, { message: "a constraint needs min, max or both" });
+
+export const configSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-', starting with a letter or digit"),
+  description: z.string().optional(),
+  seed: z.number().int().min(0).default(0),
+  storage: z.string().min(1).default("archsearch.db").describe("SQLite file path, sqlite:PATH, or :memory:"),
+  space: section,
+  strategy: section,
+  scheduler: section.default({ name: "fifo" }),
+  evaluator: section,
+  objectives: z.array(objectiveSchema).min(1).default([{ metric: "valid_acc", direction: "max" }]),
+  constraints: z.array(constraintSchema).default([]),
+  budget: z.strictObject({
+    trials: z.number().int().min(1),
+    concurrency: z.number().int().min(1).default(1),
+    trial_timeout_s: z.number().positive().optional(),
+    max_failures: z.number().int().min(0).optional(),
+  }),
+  cache: z.boolean().default(true).describe("reuse the result of an equivalent architecture within the experiment"),
+});
+
+export type ExperimentConfig = z.infer<typeof configSchema>;
+/** Config fields that can change between runs of one experiment without changing the search. */
+export const RUN_ONLY_FIELDS = ["budget", "storage", "description"] as const;

@@ -1,0 +1,57 @@
+import type { Json, JsonObject } from "./json.js";
+import type { Decision, Fidelity } from "./scheduler.js";
+
+/** Named numbers, reported at every step and at the end: never a single float. */
+export type Metrics = Record<string, number>;
+
+/** Everything an evaluator needs to run one trial. */
+export interface TrialSpec {
+  experiment: string;
+  /** Trial number within the experiment (0, 1, ...). */
+  number: number;
+  point: Json;
+  arch: Json;
+  hp: JsonObject;
+  /** How much resource the scheduler grants, e.g. { epochs: 200 }. */
+  fidelity: Fidelity;
+  /** A seed for this trial alone, derived from the experiment seed and the trial number. */
+  seed: number;
+}
+
+export interface EvalContext {
+  /**
+   * Reports intermediate metrics at a step (an epoch, say). The answer tells the evaluator
+   * whether to go on; on "stop" or "pause" it should return what it has.
+   */
+  report(step: number, metrics: Metrics): Decision;
+  /** Aborted when the trial times out or the experiment stops. */
+  signal: AbortSignal;
+}
+
+export interface EvalResult {
+  /** Metrics a strategy may see (validation accuracy, params, latency, ...). */
+  metrics: Metrics;
+  /** Metrics recorded for reporting only, never shown to a strategy (test accuracy). */
+  hidden?: Metrics;
+  /** Wall-clock seconds a real run would have taken (simulated for benchmarks, measured otherwise). */
+  costSeconds?: number;
+}
+
+/** The resource an evaluator can vary (epochs for training, 12 / 200 epochs for NB201). */
+export interface FidelitySpec {
+  resource: string;
+  min: number;
+  max: number;
+  /** The only values it can run at, when discrete. */
+  levels?: number[];
+}
+
+/** Where and how a trial runs: a function, a benchmark lookup, a training run, a command. */
+export interface Evaluator {
+  readonly name: string;
+  readonly fidelity?: FidelitySpec;
+  /** Metric names this evaluator produces, when known in advance (used to check objectives). */
+  readonly metrics?: readonly string[];
+  run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult>;
+  close?(): Promise<void> | void;
+}

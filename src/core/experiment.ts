@@ -1,0 +1,342 @@
+import type { Json, JsonObject } from "./json.js";
+import { stableStringify } from "./json.js";
+import type { Evaluator, EvalResult, Metrics, TrialSpec } from "./evaluator.js";
+import type { Objectives } from "./objectives.js";
+import type { Decision, Scheduler } from "./scheduler.js";
+import type { SearchSpace } from "./space.js";
+import { pointHash, splitPoint } from "./space.js";
+import type { Strategy } from "./strategy.js";
+import type { ExperimentRecord, Store, TrialCompletion, TrialRecord } from "./store.js";
+import { TERMINAL_STATUSES } from "./store.js";
+import { deriveSeed } from "./rng.js";
+import { UserError } from "./errors.js";
+
+export interface Budget {
+  /** Trials to finish (finished, failed or pruned all count). */
+  trials: number;
+  /** Trials run at the same time in this process. */
+  concurrency?: number;
+  /** A trial running longer than this is aborted and marked failed. */
+  trialTimeoutSeconds?: number;
+  /** Stop the experiment with an error once more than this many trials have failed. */
+  maxFailures?: number;
+}
+
+export interface ExperimentOptions {
+  name: string;
+  seed: number;
+  space: SearchSpace;
+  strategy: Strategy;
+  scheduler: Scheduler;
+  evaluator: Evaluator;
+  objectives: Objectives;
+  store: Store;
+  budget: Budget;
+  /** The config stored with the experiment; `configHash` identifies the search it defines. */
+  config?: JsonObject;
+  configHash?: string;
+  /** Reuse the result of an equal (canonical) architecture with equal hyperparameters and fidelity. */
+  cache?: boolean;
+  worker?: string;
+  onEvent?: (event: ExperimentEvent) => void;
+  /** Abort to stop after the trials in flight (they are left to be resumed). */
+  signal?: AbortSignal;
+}
+
+export interface BestTrial {
+  number: number;
+  point: Json;
+  arch: Json;
+  hp: JsonObject;
+  metrics: Metrics;
+  hidden: Metrics;
+  score: number;
+}
+
+export interface Progress {
+  done: number;
+  budget: number;
+  failed: number;
+  best?: BestTrial;
+  elapsedMs: number;
+  /** Sum of the trials' cost (simulated training time on a benchmark). */
+  costSeconds: number;
+}
+
+export type ExperimentEvent =
+  | { type: "opened"; experiment: ExperimentRecord; created: boolean; done: number; resumed: number; progress: Progress }
+  | { type: "trial"; trial: TrialRecord; progress: Progress };
+
+export interface ExperimentSummary {
+  experiment: string;
+  trials: number;
+  failed: number;
+  best?: BestTrial;
+  costSeconds: number;
+  elapsedMs: number;
+  complete: boolean;
+}
+
+class TrialTimeout extends Error {}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+/** Fields of two configs that differ, as dotted paths (for a clear "config changed" error). */
+function differingPaths(a: Json, b: Json, prefix = ""): string[] {
+  if (stableStringify(a) === stableStringify(b)) return [];
+  const isObj = (x: Json): x is JsonObject => x !== null && typeof x === "object" && !Array.isArray(x);
+  if (!isObj(a) || !isObj(b)) return [prefix || "(root)"];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.flatMap((k) => differingPaths(a[k] ?? null, b[k] ?? null, prefix ? `${prefix}.${k}` : k));
+}
+
+/**
+ * The experiment loop: ask the strategy, let the scheduler grant budget, run the evaluator,
+ * record everything in the store, tell the strategy. It knows no concrete strategy, space,
+ * evaluator or store. Resuming is the same call: unfinished trials are run again and the
+ * strategy continues from its last snapshot.
+ */
+export class Experiment {
+  private readonly o: ExperimentOptions;
+  private experiment!: ExperimentRecord;
+  private done = 0;
+  private failed = 0;
+  private created = 0;
+  private costSeconds = 0;
+  private best?: BestTrial;
+  private startedAt = 0;
+  private readonly inFlightPoints = new Map<number, Json>();
+  /** Canonical hashes of every trial's point, kept incrementally for AskContext.seen. */
+  private readonly seenHashes = new Set<string>();
+  /**
+   * Serialises "change the strategy, then write its snapshot with the trials it concerns", so
+   * every snapshot in the store matches exactly the trials stored with it, even with an
+   * asynchronous store and trials finishing at the same time.
+   */
+  private searchLock: Promise<unknown> = Promise.resolve();
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.searchLock.then(fn);
+    this.searchLock = next.catch(() => undefined);
+    return next;
+  }
+
+  constructor(options: ExperimentOptions) {
+    if (!(options.budget.trials >= 0)) throw new UserError(`budget.trials must be >= 0, got ${options.budget.trials}`);
+    this.o = options;
+  }
+
+  private searchState(): Json {
+    return { strategy: this.o.strategy.state(), scheduler: this.o.scheduler.state?.() ?? null };
+  }
+
+  private progress(): Progress {
+    return {
+      done: this.done,
+      budget: this.o.budget.trials,
+      failed: this.failed,
+      best: this.best,
+      elapsedMs: Date.now() - this.startedAt,
+      costSeconds: this.costSeconds,
+    };
+  }
+
+  private account(t: TrialRecord): void {
+    this.done++;
+    if (t.status === "failed") this.failed++;
+    this.costSeconds += t.costSeconds ?? 0;
+    if (t.status === "finished" && t.metrics) {
+      const score = this.o.objectives.score(t.metrics);
+      if (!this.best || score > this.best.score) {
+        this.best = { number: t.number, point: t.point, arch: t.arch, hp: t.hp, metrics: t.metrics, hidden: t.hidden ?? {}, score };
+      }
+    }
+  }
+
+  async run(): Promise<ExperimentSummary> {
+    const o = this.o;
+    const store = o.store;
+    this.startedAt = Date.now();
+    const config = o.config ?? {};
+    const configHash = o.configHash ?? "";
+    const { experiment, created } = await store.openExperiment(o.name, config, configHash);
+    if (!created && experiment.configHash !== configHash) {
+      const paths = differingPaths(experiment.config, config).filter((p) => !p.startsWith("budget") && !p.startsWith("storage"));
+      throw new UserError(
+        `Experiment "${o.name}" already exists with a different search definition` +
+          (paths.length ? ` (differs in: ${paths.join(", ")})` : "") +
+          `. Use a new name, or the original config to resume it.`,
+      );
+    }
+    this.experiment = experiment;
+
+    const saved = (await store.loadSearchState(experiment.id)) as { strategy: Json; scheduler: Json } | undefined;
+    if (saved) {
+      o.strategy.restore(saved.strategy);
+      if (saved.scheduler !== null && o.scheduler.restore) o.scheduler.restore(saved.scheduler);
+    }
+    const queue: TrialRecord[] = [];
+    for (const t of await store.getTrials(experiment.id)) {
+      this.created++;
+      this.seenHashes.add(t.archHash);
+      if (TERMINAL_STATUSES.includes(t.status) || t.status === "paused") this.account(t);
+      else queue.push(t); // asked but never finished: a crashed run; run it again
+    }
+    o.onEvent?.({ type: "opened", experiment, created, done: this.done, resumed: queue.length, progress: this.progress() });
+
+    const concurrency = Math.max(1, o.budget.concurrency ?? 1);
+    const inFlight = new Set<Promise<void>>();
+    let exhausted = false;
+    while (!o.signal?.aborted) {
+      while (inFlight.size < concurrency && !o.signal?.aborted) {
+        let next = queue.shift();
+        if (!next) {
+          const room = Math.min(concurrency - inFlight.size, o.budget.trials - this.created);
+          if (room <= 0 || exhausted) break;
+          const records = await this.locked(async () => {
+            const points = await o.strategy.ask(room, {
+              pending: [...this.inFlightPoints.values()],
+              seen: (point) => this.seenHashes.has(pointHash(o.space, point)),
+            });
+            if (points.length === 0) return [];
+            return store.addTrials(
+              experiment.id,
+              points.slice(0, room).map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
+              this.searchState(),
+            );
+          });
+          if (records.length === 0) {
+            exhausted = true; // the strategy has nothing more to suggest (a finite space fully explored)
+            break;
+          }
+          this.created += records.length;
+          for (const r of records) this.seenHashes.add(r.archHash);
+          queue.push(...records);
+          continue;
+        }
+        const trial = next;
+        this.inFlightPoints.set(trial.number, trial.point);
+        const p: Promise<void> = this.runTrial(trial).finally(() => {
+          inFlight.delete(p);
+          this.inFlightPoints.delete(trial.number);
+        });
+        inFlight.add(p);
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight);
+      if (o.budget.maxFailures !== undefined && this.failed > o.budget.maxFailures) {
+        await Promise.allSettled(inFlight);
+        throw new UserError(`Stopped experiment "${o.name}": ${this.failed} trials failed (max_failures is ${o.budget.maxFailures}). See \`archsearch trials ${o.name}\` for their errors.`);
+      }
+    }
+    await Promise.all(inFlight);
+    const complete = this.done >= o.budget.trials || (exhausted && queue.length === 0);
+    if (complete) await store.setExperimentStatus(experiment.id, "done");
+    return {
+      experiment: o.name,
+      trials: this.done,
+      failed: this.failed,
+      best: this.best,
+      costSeconds: this.costSeconds,
+      elapsedMs: Date.now() - this.startedAt,
+      complete,
+    };
+  }
+
+  private async runTrial(trial: TrialRecord): Promise<void> {
+    const o = this.o;
+    const store = o.store;
+    const fidelity = o.scheduler.onStart(trial);
+    let completion: TrialCompletion;
+
+    const hit = o.cache === false ? undefined : await store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity);
+    if (hit && hit.number !== trial.number) {
+      completion = { status: "finished", metrics: hit.metrics, hidden: hit.hidden, costSeconds: 0, cachedFrom: hit.number };
+    } else {
+      await store.startTrial(trial.id, fidelity, o.worker ?? `pid${process.pid}`);
+      const spec: TrialSpec = {
+        experiment: o.name,
+        number: trial.number,
+        point: trial.point,
+        arch: trial.arch,
+        hp: trial.hp,
+        fidelity,
+        seed: deriveSeed(o.seed, "trial", trial.number),
+      };
+      const abort = new AbortController();
+      const timeoutS = o.budget.trialTimeoutSeconds;
+      const timer = timeoutS ? setTimeout(() => abort.abort(new TrialTimeout(`trial timed out after ${timeoutS} s`)), timeoutS * 1000) : undefined;
+      let decision = "continue" as Decision;
+      let last: Metrics | null = null;
+      const writes: Promise<void>[] = [];
+      const ctx = {
+        signal: abort.signal,
+        report: (step: number, metrics: Metrics): Decision => {
+          last = metrics;
+          writes.push(store.reportIntermediate(trial.id, step, metrics));
+          decision = o.scheduler.onReport(trial, step, metrics);
+          return decision;
+        },
+      };
+      try {
+        const result: EvalResult = await raceAbort(o.evaluator.run(spec, ctx), abort.signal);
+        const status = decision === "stop" ? "pruned" : decision === "pause" ? "paused" : "finished";
+        completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: result.costSeconds ?? null };
+      } catch (e) {
+        completion = { status: "failed", metrics: last, error: errorText(e) };
+      } finally {
+        if (timer) clearTimeout(timer);
+      }
+      await Promise.all(writes);
+    }
+
+    o.scheduler.onEnd?.({ number: trial.number, status: completion.status, metrics: completion.metrics });
+    await this.locked(async () => {
+      if (completion.status !== "paused") {
+        const metrics = completion.metrics ?? {};
+        o.strategy.tell({
+          number: trial.number,
+          point: trial.point,
+          status: completion.status,
+          metrics,
+          score: completion.status === "finished" ? o.objectives.score(metrics) : -Infinity,
+        });
+      }
+      await store.completeTrial(trial.id, completion, this.searchState());
+    });
+    const record: TrialRecord = {
+      ...trial,
+      status: completion.status,
+      fidelity,
+      metrics: completion.metrics,
+      hidden: completion.hidden ?? null,
+      costSeconds: completion.costSeconds ?? null,
+      cachedFrom: completion.cachedFrom ?? null,
+      error: completion.error ?? null,
+      finishedAt: Date.now(),
+    };
+    this.account(record);
+    o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
+  }
+}

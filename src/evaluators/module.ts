@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Component } from "../core/component.js";
+import type { EvalContext, EvalResult, Evaluator, TrialSpec } from "../core/evaluator.js";
+import { UserError } from "../core/errors.js";
+import { FunctionEvaluator, type EvalFunction } from "./function.js";
+import type { EvaluatorContext } from "./context.js";
+
+const options = z.strictObject({
+  path: z.string().min(1).describe("JavaScript module (relative to the config file) exporting the evaluation function"),
+  export: z.string().default("default").describe("name of the exported function"),
+});
+export type ModuleEvaluatorOptions = z.infer<typeof options>;
+
+/** Calls a function exported by a user's JavaScript module, in this process. */
+export class ModuleEvaluator implements Evaluator {
+  readonly name = "module";
+  private fn?: Promise<FunctionEvaluator>;
+
+  constructor(private readonly file: string, private readonly exportName: string) {}
+
+  private load(): Promise<FunctionEvaluator> {
+    this.fn ??= import(pathToFileURL(this.file).href).then(
+      (mod: Record<string, unknown>) => {
+        const f = mod[this.exportName];
+        if (typeof f !== "function") {
+          throw new UserError(`evaluator module ${this.file} has no exported function "${this.exportName}" (exports: ${Object.keys(mod).join(", ") || "none"})`);
+        }
+        return new FunctionEvaluator(this.file, f as EvalFunction);
+      },
+      (e: Error) => {
+        throw new UserError(`cannot load evaluator module ${this.file}: ${e.message}`);
+      },
+    );
+    return this.fn;
+  }
+
+  async run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult> {
+    return (await this.load()).run(spec, ctx);
+  }
+}
+
+export const moduleEvaluator: Component<ModuleEvaluatorOptions, EvaluatorContext, Evaluator> = {
+  name: "module",
+  description: "Call a function exported by your own JavaScript module for each trial (in process).",
+  options,
+  create: (opts, ctx) => new ModuleEvaluator(resolve(ctx.configDir, opts.path), opts.export),
+};

@@ -1,0 +1,93 @@
+import { z } from "zod";
+import type { Component } from "../core/component.js";
+import type { EvalContext, EvalResult, Evaluator, FidelitySpec, Metrics, TrialSpec } from "../core/evaluator.js";
+import { Rng } from "../core/rng.js";
+import { UserError } from "../core/errors.js";
+import type { EvaluatorContext } from "./context.js";
+import { loadNb201, NB201_COLUMNS, NB201_DATASETS, type Nb201Dataset, type Nb201Table } from "../benchmarks/nb201.js";
+
+const options = z.strictObject({
+  dataset: z.enum(NB201_DATASETS).default("cifar10"),
+  noise: z
+    .boolean()
+    .default(false)
+    .describe("draw one of the benchmark's per-seed 200-epoch results instead of the seed mean"),
+  devices: z.array(z.string()).optional().describe("latency devices to report (default: all 27)"),
+});
+export type Nb201SimulatorOptions = z.infer<typeof options>;
+
+const LEVELS = [12, 200];
+
+/**
+ * Answers a trial as a real NAS-Bench-201 training run would: validation accuracy after 12 or
+ * 200 epochs (the fidelity), params, FLOPs, latency per device, and the training time as
+ * simulated wall-clock cost. Test accuracy goes to the hidden metrics only.
+ */
+export class Nb201Simulator implements Evaluator {
+  readonly name = "nb201";
+  readonly fidelity: FidelitySpec = { resource: "epochs", min: 12, max: 200, levels: LEVELS };
+  readonly metrics: string[];
+  private readonly table: Nb201Table;
+  private readonly cols: (typeof NB201_COLUMNS)[Nb201Dataset];
+  private readonly devices: string[];
+
+  constructor(readonly opts: Nb201SimulatorOptions, table = loadNb201()) {
+    this.table = table;
+    this.cols = NB201_COLUMNS[opts.dataset];
+    const known = table.latencyDevices;
+    for (const d of opts.devices ?? []) {
+      if (!known.includes(d)) throw new UserError(`unknown latency device "${d}"; known devices: ${known.join(", ")}`);
+    }
+    this.devices = opts.devices ?? known;
+    this.metrics = ["valid_acc", "params_m", "flops_m", "epochs", ...this.devices.map((d) => `latency_ms_${d}`)];
+  }
+
+  index(arch: unknown): number {
+    const i = typeof arch === "string" ? this.table.indexOf.get(arch) : undefined;
+    if (i === undefined) throw new UserError(`not a NAS-Bench-201 architecture: ${JSON.stringify(arch)}`);
+    return i;
+  }
+
+  /** Validation accuracy at a fidelity level (seed mean, or one seed's result when noisy). */
+  private validAt(i: number, epochs: number, rng: Rng): number {
+    if (epochs < 200) return this.table.column(this.cols.valid12)[i];
+    const mean = this.table.column(this.cols.valid)[i];
+    if (!this.opts.noise) return mean;
+    const seeds = this.table.seeds.get(this.cols.seeds)?.[i] ?? [];
+    if (seeds.length === 0) return mean;
+    // The seed's deviation from its own mean, added to the table's mean: keeps the expectation exact.
+    const seedMean = seeds.reduce((a, b) => a + b, 0) / seeds.length;
+    return mean + (rng.choice(seeds) - seedMean);
+  }
+
+  async run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult> {
+    const i = this.index(spec.arch);
+    const want = spec.fidelity.epochs ?? 200;
+    if (!LEVELS.includes(want)) throw new UserError(`NB201 simulator has results at ${LEVELS.join(" and ")} epochs only, asked for ${want}`);
+    const rng = new Rng(spec.seed);
+    const perEpoch = this.table.column(this.cols.trainTime)[i] / 200;
+    let epochs = 0;
+    let valid = NaN;
+    for (const level of LEVELS.filter((l) => l <= want)) {
+      epochs = level;
+      valid = this.validAt(i, level, rng);
+      if (ctx.report(level, { valid_acc: valid }) !== "continue") break;
+    }
+    const metrics: Metrics = {
+      valid_acc: valid,
+      params_m: this.table.column(this.cols.params)[i],
+      flops_m: this.table.column(this.cols.flops)[i],
+      epochs,
+    };
+    for (const d of this.devices) metrics[`latency_ms_${d}`] = this.table.column(`lat_ms_${d}`)[i];
+    const test = this.table.column(epochs < 200 ? this.cols.test12 : this.cols.test)[i];
+    return { metrics, hidden: { test_acc: test }, costSeconds: perEpoch * epochs };
+  }
+}
+
+export const nb201Simulator: Component<Nb201SimulatorOptions, EvaluatorContext, Evaluator> = {
+  name: "nb201",
+  description: "NAS-Bench-201 simulator: table lookup of 12/200-epoch accuracy, params, FLOPs, latency on 27 devices, simulated training time.",
+  options,
+  create: (opts) => new Nb201Simulator(opts),
+};

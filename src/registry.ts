@@ -1,0 +1,46 @@
+import { z } from "zod";
+import type { Component } from "./core/component.js";
+import type { Evaluator } from "./core/evaluator.js";
+import type { Scheduler, SchedulerContext } from "./core/scheduler.js";
+import type { SearchSpace } from "./core/space.js";
+import type { StrategyComponent } from "./strategies/component.js";
+import type { EvaluatorContext } from "./evaluators/context.js";
+import { Nb201Space } from "./spaces/nb201.js";
+import { DeclarativeSpace, type Param } from "./spaces/dsl.js";
+import { paramSchema } from "./config/schema.js";
+import { randomSearch } from "./strategies/random.js";
+import { regularizedEvolution } from "./strategies/regularized-evolution.js";
+import { fifo } from "./schedulers/fifo.js";
+import { nb201Simulator } from "./evaluators/nb201-simulator.js";
+import { moduleEvaluator } from "./evaluators/module.js";
+
+export type SpaceComponent = Component<any, Record<string, never>, SearchSpace>;
+export type SchedulerComponent = Component<any, SchedulerContext, Scheduler>;
+export type EvaluatorComponent = Component<any, EvaluatorContext, Evaluator>;
+
+const nb201Space: SpaceComponent = {
+  name: "nb201",
+  description: "NAS-Bench-201 cell: 6 edges x 5 operations (15,625 architectures); points are NB201 arch strings.",
+  options: z.strictObject({}),
+  create: () => new Nb201Space(),
+};
+
+const declarativeSpace: SpaceComponent = {
+  name: "declarative",
+  description: "Your own space from a list of decisions: categorical, int, float (log), conditional, repeated blocks, DAG cells.",
+  options: z.strictObject({ params: z.array(paramSchema).min(1) }),
+  create: (opts: { params: Param[] }) => new DeclarativeSpace("declarative", opts.params),
+};
+
+/**
+ * Every component by kind and name: the CLI and config builder find parts here, so adding a
+ * strategy is a new file plus one line below, never a change to the experiment loop.
+ */
+export const registry = {
+  spaces: { nb201: nb201Space, declarative: declarativeSpace } as Record<string, SpaceComponent>,
+  strategies: { random: randomSearch, rea: regularizedEvolution } as Record<string, StrategyComponent<any>>,
+  schedulers: { fifo } as Record<string, SchedulerComponent>,
+  evaluators: { nb201: nb201Simulator, module: moduleEvaluator } as Record<string, EvaluatorComponent>,
+};
+
+export type ComponentKind = keyof typeof registry;

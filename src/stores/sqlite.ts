@@ -1,0 +1,348 @@
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Json, JsonObject } from "../core/json.js";
+import { stableStringify } from "../core/json.js";
+import type { Metrics } from "../core/evaluator.js";
+import type { Fidelity } from "../core/scheduler.js";
+import type {
+  ExperimentRecord,
+  IntermediateValue,
+  NewTrial,
+  Store,
+  TrialCompletion,
+  TrialRecord,
+  TrialStatus,
+} from "../core/store.js";
+import { TRIAL_STATUSES } from "../core/store.js";
+import { UserError } from "../core/errors.js";
+
+/** Schema migrations, applied in order; the applied version is kept in `schema_version`. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE experiments (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     config TEXT NOT NULL,
+     config_hash TEXT NOT NULL,
+     status TEXT NOT NULL DEFAULT 'running',
+     search_state TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE trials (
+     id INTEGER PRIMARY KEY,
+     experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+     number INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     point TEXT NOT NULL,
+     arch TEXT NOT NULL,
+     hp TEXT NOT NULL,
+     arch_hash TEXT NOT NULL,
+     cache_key TEXT,
+     fidelity TEXT,
+     metrics TEXT,
+     hidden TEXT,
+     cost_s REAL,
+     cached_from INTEGER,
+     error TEXT,
+     worker TEXT,
+     created_at INTEGER NOT NULL,
+     started_at INTEGER,
+     finished_at INTEGER,
+     heartbeat_at INTEGER,
+     UNIQUE (experiment_id, number)
+   );
+   CREATE INDEX trials_by_status ON trials (experiment_id, status);
+   CREATE INDEX trials_by_cache_key ON trials (experiment_id, cache_key) WHERE status = 'finished';
+   CREATE TABLE trial_values (
+     trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+     step REAL NOT NULL,
+     name TEXT NOT NULL,
+     value REAL,
+     PRIMARY KEY (trial_id, step, name)
+   );`,
+];
+
+interface TrialRow {
+  id: number;
+  experiment_id: number;
+  number: number;
+  status: TrialStatus;
+  point: string;
+  arch: string;
+  hp: string;
+  arch_hash: string;
+  fidelity: string | null;
+  metrics: string | null;
+  hidden: string | null;
+  cost_s: number | null;
+  cached_from: number | null;
+  error: string | null;
+  worker: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+interface ExperimentRow {
+  id: number;
+  name: string;
+  config: string;
+  config_hash: string;
+  status: "running" | "done";
+  created_at: number;
+  updated_at: number;
+}
+
+const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+/** JSON for metrics: NaN and infinities become strings so they survive the round trip. */
+function metricsJson(m: Metrics | null | undefined): string | null {
+  if (!m) return null;
+  return JSON.stringify(m, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v));
+}
+function parseMetrics(text: string | null): Metrics | null {
+  if (text === null) return null;
+  const raw = JSON.parse(text) as Record<string, number | string>;
+  const out: Metrics = {};
+  for (const [k, v] of Object.entries(raw)) out[k] = typeof v === "string" ? Number(v) : v;
+  return out;
+}
+
+export function cacheKey(archHash: string, hp: JsonObject, fidelity: Fidelity): string {
+  return `${archHash}|${stableStringify(hp)}|${stableStringify(fidelity)}`;
+}
+
+function toTrial(r: TrialRow): TrialRecord {
+  return {
+    id: r.id,
+    experimentId: r.experiment_id,
+    number: r.number,
+    status: r.status,
+    point: JSON.parse(r.point) as Json,
+    arch: JSON.parse(r.arch) as Json,
+    hp: JSON.parse(r.hp) as JsonObject,
+    archHash: r.arch_hash,
+    fidelity: parse<Fidelity>(r.fidelity),
+    metrics: parseMetrics(r.metrics),
+    hidden: parseMetrics(r.hidden),
+    costSeconds: r.cost_s,
+    cachedFrom: r.cached_from,
+    error: r.error,
+    worker: r.worker,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+function toExperiment(r: ExperimentRow): ExperimentRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    config: JSON.parse(r.config) as JsonObject,
+    configHash: r.config_hash,
+    status: r.status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode (or ":memory:" for tests). Several processes
+ * may open the same file; writes are short IMMEDIATE transactions with a busy timeout.
+ */
+export class SqliteStore implements Store {
+  readonly path: string;
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.path = path;
+    try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path, { timeout: 30_000 });
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("foreign_keys = ON");
+      this.migrate();
+    } catch (e) {
+      throw new UserError(`Cannot open SQLite store "${path}": ${(e as Error).message}`);
+    }
+  }
+
+  /** Applied schema version (number of migrations run). */
+  schemaVersion(): number {
+    return (this.db.pragma("user_version", { simple: true }) as number) ?? 0;
+  }
+
+  private migrate(): void {
+    const current = this.schemaVersion();
+    if (current > MIGRATIONS.length) {
+      throw new Error(`its schema version ${current} is newer than this archsearch knows (${MIGRATIONS.length}); upgrade archsearch`);
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  async openExperiment(name: string, config: JsonObject, configHash: string) {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT * FROM experiments WHERE name = ?").get(name) as ExperimentRow | undefined;
+      if (row) return { experiment: toExperiment(row), created: false };
+      const now = Date.now();
+      this.db
+        .prepare("INSERT INTO experiments (name, config, config_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
+        .run(name, JSON.stringify(config), configHash, now, now);
+      const created = this.db.prepare("SELECT * FROM experiments WHERE name = ?").get(name) as ExperimentRow;
+      return { experiment: toExperiment(created), created: true };
+    }).immediate();
+  }
+
+  async getExperiment(name: string) {
+    const row = this.db.prepare("SELECT * FROM experiments WHERE name = ?").get(name) as ExperimentRow | undefined;
+    return row ? toExperiment(row) : undefined;
+  }
+
+  async listExperiments() {
+    return (this.db.prepare("SELECT * FROM experiments ORDER BY id").all() as ExperimentRow[]).map(toExperiment);
+  }
+
+  async setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]) {
+    this.db.prepare("UPDATE experiments SET status = ?, updated_at = ? WHERE id = ?").run(status, Date.now(), experimentId);
+  }
+
+  async loadSearchState(experimentId: number) {
+    const row = this.db.prepare("SELECT search_state FROM experiments WHERE id = ?").get(experimentId) as { search_state: string | null } | undefined;
+    return row?.search_state ? (JSON.parse(row.search_state) as Json) : undefined;
+  }
+
+  private saveState(experimentId: number, state: Json): void {
+    this.db.prepare("UPDATE experiments SET search_state = ?, updated_at = ? WHERE id = ?").run(JSON.stringify(state), Date.now(), experimentId);
+  }
+
+  async addTrials(experimentId: number, trials: NewTrial[], searchState: Json) {
+    return this.db.transaction(() => {
+      const { next } = this.db
+        .prepare("SELECT COALESCE(MAX(number) + 1, 0) AS next FROM trials WHERE experiment_id = ?")
+        .get(experimentId) as { next: number };
+      const insert = this.db.prepare(
+        "INSERT INTO trials (experiment_id, number, status, point, arch, hp, arch_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *",
+      );
+      const now = Date.now();
+      const rows = trials.map((t, i) =>
+        insert.get(experimentId, next + i, JSON.stringify(t.point), JSON.stringify(t.arch), JSON.stringify(t.hp), t.archHash, now) as TrialRow,
+      );
+      this.saveState(experimentId, searchState);
+      return rows.map(toTrial);
+    }).immediate();
+  }
+
+  async startTrial(trialId: number, fidelity: Fidelity, worker: string) {
+    const row = this.db.prepare("SELECT arch_hash, hp FROM trials WHERE id = ?").get(trialId) as { arch_hash: string; hp: string };
+    const now = Date.now();
+    this.db
+      .prepare("UPDATE trials SET status = 'running', fidelity = ?, cache_key = ?, worker = ?, started_at = ?, heartbeat_at = ? WHERE id = ?")
+      .run(stableStringify(fidelity), cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity), worker, now, now, trialId);
+  }
+
+  async reportIntermediate(trialId: number, step: number, metrics: Metrics) {
+    const upsert = this.db.prepare(
+      "INSERT INTO trial_values (trial_id, step, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, step, name) DO UPDATE SET value = excluded.value",
+    );
+    this.db.transaction(() => {
+      for (const [name, value] of Object.entries(metrics)) upsert.run(trialId, step, name, Number.isFinite(value) ? value : null);
+      this.db.prepare("UPDATE trials SET heartbeat_at = ? WHERE id = ?").run(Date.now(), trialId);
+    }).immediate();
+  }
+
+  async completeTrial(trialId: number, c: TrialCompletion, searchState: Json) {
+    this.db.transaction(() => {
+      const row = this.db.prepare("SELECT experiment_id, arch_hash, hp, fidelity FROM trials WHERE id = ?").get(trialId) as
+        | { experiment_id: number; arch_hash: string; hp: string; fidelity: string | null }
+        | undefined;
+      if (!row) throw new Error(`no trial with id ${trialId}`);
+      const fidelity = c.cachedFrom != null ? this.fidelityOf(row.experiment_id, c.cachedFrom) : parse<Fidelity>(row.fidelity);
+      this.db
+        .prepare(
+          `UPDATE trials SET status = ?, metrics = ?, hidden = ?, cost_s = ?, error = ?, cached_from = ?,
+             fidelity = ?, cache_key = ?, finished_at = ? WHERE id = ?`,
+        )
+        .run(
+          c.status,
+          metricsJson(c.metrics),
+          metricsJson(c.hidden),
+          c.costSeconds ?? null,
+          c.error ?? null,
+          c.cachedFrom ?? null,
+          fidelity ? stableStringify(fidelity) : null,
+          fidelity ? cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity) : null,
+          Date.now(),
+          trialId,
+        );
+      this.saveState(row.experiment_id, searchState);
+    }).immediate();
+  }
+
+  private fidelityOf(experimentId: number, number: number): Fidelity | null {
+    const r = this.db.prepare("SELECT fidelity FROM trials WHERE experiment_id = ? AND number = ?").get(experimentId, number) as
+      | { fidelity: string | null }
+      | undefined;
+    return parse<Fidelity>(r?.fidelity ?? null);
+  }
+
+  async getTrials(experimentId: number, opts: { status?: readonly TrialStatus[] } = {}) {
+    let rows: TrialRow[];
+    if (opts.status && opts.status.length > 0) {
+      const marks = opts.status.map(() => "?").join(",");
+      rows = this.db
+        .prepare(`SELECT * FROM trials WHERE experiment_id = ? AND status IN (${marks}) ORDER BY number`)
+        .all(experimentId, ...opts.status) as TrialRow[];
+    } else {
+      rows = this.db.prepare("SELECT * FROM trials WHERE experiment_id = ? ORDER BY number").all(experimentId) as TrialRow[];
+    }
+    return rows.map(toTrial);
+  }
+
+  async getTrial(experimentId: number, number: number) {
+    const r = this.db.prepare("SELECT * FROM trials WHERE experiment_id = ? AND number = ?").get(experimentId, number) as TrialRow | undefined;
+    return r ? toTrial(r) : undefined;
+  }
+
+  async getIntermediate(trialId: number): Promise<IntermediateValue[]> {
+    const rows = this.db.prepare("SELECT step, name, value FROM trial_values WHERE trial_id = ? ORDER BY step, name").all(trialId) as {
+      step: number;
+      name: string;
+      value: number | null;
+    }[];
+    const out: IntermediateValue[] = [];
+    for (const r of rows) {
+      if (out.length === 0 || out[out.length - 1].step !== r.step) out.push({ step: r.step, metrics: {} });
+      out[out.length - 1].metrics[r.name] = r.value ?? NaN;
+    }
+    return out;
+  }
+
+  async countTrials(experimentId: number) {
+    const counts = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatus, number>;
+    const rows = this.db.prepare("SELECT status, COUNT(*) AS n FROM trials WHERE experiment_id = ? GROUP BY status").all(experimentId) as {
+      status: TrialStatus;
+      n: number;
+    }[];
+    for (const r of rows) counts[r.status] = r.n;
+    return counts;
+  }
+
+  async findFinished(experimentId: number, archHash: string, hp: JsonObject, fidelity: Fidelity) {
+    const r = this.db
+      .prepare("SELECT * FROM trials WHERE experiment_id = ? AND cache_key = ? AND status = 'finished' ORDER BY number LIMIT 1")
+      .get(experimentId, cacheKey(archHash, hp, fidelity)) as TrialRow | undefined;
+    return r ? toTrial(r) : undefined;
+  }
+
+  async close() {
+    if (this.db.open) this.db.close();
+  }
+}

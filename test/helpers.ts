@@ -1,0 +1,42 @@
+import { Experiment, type ExperimentOptions } from "../src/core/experiment.js";
+import { Objectives } from "../src/core/objectives.js";
+import type { Strategy } from "../src/core/strategy.js";
+import type { Store } from "../src/core/store.js";
+import { SqliteStore } from "../src/stores/sqlite.js";
+import { Nb201Space } from "../src/spaces/nb201.js";
+import { FifoScheduler } from "../src/schedulers/fifo.js";
+import { Nb201Simulator } from "../src/evaluators/nb201-simulator.js";
+import { RandomSearch } from "../src/strategies/random.js";
+import { RegularizedEvolution } from "../src/strategies/regularized-evolution.js";
+
+export const objectives = new Objectives([{ metric: "valid_acc", direction: "max" }]);
+export const space = new Nb201Space();
+export const simulator = new Nb201Simulator({ dataset: "cifar10", noise: false });
+
+export function makeStrategy(name: "random" | "rea", seed: number): Strategy {
+  const ctx = { space, objectives, seed };
+  return name === "random" ? new RandomSearch(ctx) : new RegularizedEvolution(ctx, { population_size: 20, sample_size: 5, dedupe_tries: 10 });
+}
+
+/** An NB201 simulator experiment with the given strategy, budget and store. */
+export function nb201Experiment(strategy: "random" | "rea", seed: number, trials: number, store: Store = new SqliteStore(":memory:"), extra: Partial<ExperimentOptions> = {}) {
+  return new Experiment({
+    name: `nb201-${strategy}`,
+    seed,
+    space,
+    strategy: makeStrategy(strategy, seed),
+    scheduler: new FifoScheduler({ fidelity: simulator.fidelity, seed }),
+    evaluator: simulator,
+    objectives,
+    store,
+    budget: { trials },
+    ...extra,
+  });
+}
+
+/** What must be equal between two runs of the same search: every trial's point and result. */
+export async function trialDigest(store: Store, name: string) {
+  const exp = await store.getExperiment(name);
+  const trials = await store.getTrials(exp!.id);
+  return trials.map((t) => ({ n: t.number, status: t.status, point: t.point, metrics: t.metrics, hidden: t.hidden, cachedFrom: t.cachedFrom }));
+}
