@@ -18,8 +18,8 @@ export type { Component } from "./core/component.js";
 export { Experiment, type ExperimentOptions, type ExperimentEvent, type ExperimentSummary, type Budget, type BestTrial, type Progress } from "./core/experiment.js";
 
 export { Nb201Space, canonicalNb201 } from "./spaces/nb201.js";
-export { DeclarativeSpace, hyperparameterSpace, cellEdges, type Param } from "./spaces/dsl.js";
-export { JointSpace } from "./spaces/joint.js";
+export { DeclarativeSpace, hyperparameterSpace, cellEdges, categorical, int, float, repeat, cell, when, PointError, type Param } from "./spaces/dsl.js";
+export { JointSpace, type JointPoint } from "./spaces/joint.js";
 
 export { RandomSearch } from "./strategies/random.js";
 export { RegularizedEvolution, type RegularizedEvolutionOptions } from "./strategies/regularized-evolution.js";

@@ -40,9 +40,11 @@ test("a valid config builds all parts with defaults filled in", () => {
 });
 
 test("unknown keys name the closest valid key, at top level and inside component options", () => {
-  const p = problems({ ...base, budjet: { trials: 3 }, strategy: { name: "rea", populaton_size: 10 } });
+  const { budget: _b, ...noBudget } = base;
+  const p = problems({ ...noBudget, budjet: { trials: 3 }, strategy: { name: "rea", populaton_size: 10 } });
   assert.ok(p.some((x) => /^budjet: unknown key "budjet"; did you mean "budget"\?/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^budget: missing required field/.test(x)), p.join("\n"));
+  assert.ok(p.some((x) => x.startsWith('strategy.populaton_size: unknown key "populaton_size"; did you mean "population_size"?')), p.join("\n"));
   const q = problems({ ...base, strategy: { name: "rea", populaton_size: 10 } });
   assert.ok(q.some((x) => /^strategy\.populaton_size: unknown key "populaton_size"; did you mean "population_size"\?/.test(x)), q.join("\n"));
   const r = problems({ ...base, budget: { trials: 10, concurency: 2 } });

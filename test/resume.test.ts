@@ -37,18 +37,19 @@ test("kill -9 at random moments, then resume: exactly the result of an uninterru
     const file = config(dir, "killed");
     const rng = new Rng(2024);
     const doneAtKill: number[] = [];
-    for (let k = 0; k < 5; k++) {
+    for (let k = 0; k < 4; k++) {
       const child = cliAsync(["run", file]);
-      // Wait until the experiment is open, then let it run a random while before the kill.
+      const exited = once(child, "exit");
+      // Wait until trials are finishing (a progress line), then let it run a random while before the kill.
       await new Promise<void>((resolve) => {
         child.stderr.on("data", (d: Buffer) => {
-          if (d.toString().includes("experiment resume-me")) resolve();
+          if (/\[\d+\/\d+\]/.test(d.toString())) resolve();
         });
         child.on("exit", () => resolve());
       });
       await new Promise((r) => setTimeout(r, rng.intBetween(20, 250)));
       child.kill("SIGKILL");
-      await once(child, "exit").catch(() => undefined);
+      await exited;
       const store = new SqliteStore(join(dir, "killed.db"));
       const exp = await store.getExperiment("resume-me");
       const counts = exp ? await store.countTrials(exp.id) : undefined;

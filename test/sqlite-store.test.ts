@@ -91,7 +91,7 @@ test("unknown storage schemes and unopenable paths are clear errors", () => {
   try {
     const file = join(dir, "plain-file");
     writeFileSync(file, "not a folder");
-    assert.throws(() => new SqliteStore(join(file, "x.db")), /Cannot open SQLite store ".*plain-file\/x\.db": .*ENOTDIR/);
+    assert.throws(() => new SqliteStore(join(file, "x.db")), /Cannot open SQLite store ".*plain-file\/x\.db": .*(ENOTDIR|EEXIST)/);
     const garbage = join(dir, "garbage.db");
     writeFileSync(garbage, "this is not a database, just text ".repeat(200));
     assert.throws(() => new SqliteStore(garbage), /Cannot open SQLite store ".*garbage\.db": file is not a database/);

@@ -14,7 +14,7 @@ import { Experiment, type ExperimentEvent } from "../core/experiment.js";
 import { registry, type ComponentKind } from "../registry.js";
 import { hyperparameterSpace, type Param } from "../spaces/dsl.js";
 import { JointSpace } from "../spaces/joint.js";
-import { configSchema, paramSchema, RUN_ONLY_FIELDS, type ExperimentConfig, type Section } from "./schema.js";
+import { configSchema, paramSchema, section, RUN_ONLY_FIELDS, type ExperimentConfig, type Section } from "./schema.js";
 import { check, suggest, type Problem } from "./validate.js";
 import { z } from "zod";
 import { openStore } from "../stores/open.js";
@@ -66,7 +66,17 @@ function attempt<T>(problems: Problem[], path: string, make: () => T): T | undef
  */
 export function buildParts(raw: unknown, opts: { file?: string; configDir?: string } = {}): ExperimentParts {
   const top = check(configSchema, raw);
-  if (!top.value) throw new ConfigError(opts.file, top.problems);
+  if (!top.value) {
+    // Still check the component sections that parse, so one run reports every problem.
+    const problems = [...top.problems];
+    const obj = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+    const sections: [ComponentKind, string, string[]][] = [["spaces", "space", ["hyperparameters"]], ["strategies", "strategy", []], ["schedulers", "scheduler", []], ["evaluators", "evaluator", []]];
+    for (const [kind, key, ignore] of sections) {
+      const sec = section.safeParse(obj[key]);
+      if (sec.success) component(kind, key, sec.data, problems, ignore);
+    }
+    throw new ConfigError(opts.file, problems);
+  }
   const config = top.value;
   const problems: Problem[] = [];
 

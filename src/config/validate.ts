@@ -18,8 +18,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** The nearest of `options` to `word`, when it is near enough to be a plausible typo. */
 export function suggest(word: string, options: readonly string[]): string | undefined {
   if (options.length === 0) return undefined;
+  const prefixed = options.filter((o) => o.length >= 3 && word.length >= 3 && (o.startsWith(word) || word.startsWith(o)));
+  if (prefixed.length > 0) return closest(word, prefixed);
   const best = closest(word, [...options]);
-  return distance(word, best) <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+  return distance(word, best) <= Math.max(2, Math.floor(Math.max(word.length, best.length) / 3)) ? best : undefined;
 }
 
 type AnyDef = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; element?: z.ZodType; getter?: () => z.ZodType; in?: z.ZodType };
