@@ -149,3 +149,24 @@ test("rng: same seed same stream, state round trip, distinct derived streams", (
   const idx = new Rng(9).sampleIndices(10, 4);
   assert.equal(new Set(idx).size, 4);
 });
+
+test("a missing or corrupt data file is a clear error naming the file", async () => {
+  const { mkdtempSync, copyFileSync, writeFileSync, rmSync } = await import("node:fs");
+  const { gzipSync } = await import("node:zlib");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { dataDir } = await import("../src/benchmarks/data-dir.js");
+  const src = join(dataDir(), "nas-bench-201");
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-data-"));
+  try {
+    for (const f of ["nb201_results.csv.gz", "nb201_latency.csv.gz", "nb201_nats_seeds.jsonl.gz"]) copyFileSync(join(src, f), join(dir, f));
+    writeFileSync(join(dir, "nb201_latency.csv.gz"), "not gzip at all");
+    assert.throws(() => loadNb201(dir), /nb201_latency\.csv\.gz is corrupt \(gunzip failed/);
+    writeFileSync(join(dir, "nb201_latency.csv.gz"), gzipSync("index,lat_ms_x\n0,1.5\n1,2,3\n"));
+    assert.throws(() => loadNb201(dir), /nb201_latency\.csv\.gz is corrupt: line 3 has 3 fields, expected 2/);
+    rmSync(join(dir, "nb201_results.csv.gz"));
+    assert.throws(() => loadNb201(dir), /Cannot read NAS-Bench-201 data file .*nb201_results\.csv\.gz/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
