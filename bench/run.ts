@@ -1,7 +1,10 @@
 /** Benchmark dispatcher: `npm run bench -- NAME [flags]`. */
 import { searchBench } from "./search.js";
 
-const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench };
+// Benchmarks that need the tensor engine are imported on demand, so the others run without libtorch.
+const trainBench = async (argv: string[]) => (await import("./train.js")).trainBench(argv);
+
+const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, train: trainBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;

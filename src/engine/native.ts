@@ -1,0 +1,63 @@
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UserError } from "../core/errors.js";
+
+/** The compiled libtorch binding's raw interface (see native/archsearch_torch.cc). */
+export interface NativeTensor {
+  dispose(): void;
+  isDisposed(): boolean;
+}
+export interface NativeOptimizer {
+  step(): void;
+  zeroGrad(): void;
+  setLr(lr: number): void;
+}
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export type NativeBinding = Record<string, (...args: any[]) => any> & {
+  NativeTensor: new () => NativeTensor;
+  NativeOptimizer: new (kind: string, params: NativeTensor[], opts: Record<string, number | boolean>) => NativeOptimizer;
+};
+
+function addonPath(): string | undefined {
+  const override = process.env.ARCHSEARCH_ENGINE_ADDON;
+  if (override) return existsSync(override) ? override : undefined;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, "src", "engine", "native", "build", "Release", "archsearch_torch.node");
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+let binding: NativeBinding | undefined;
+
+/** Loads the libtorch binding, or throws an error that says how to get it. */
+export function native(): NativeBinding {
+  if (binding) return binding;
+  const path = addonPath();
+  if (!path) {
+    throw new UserError(
+      "The archsearch tensor engine is not built: it needs libtorch. Install it (Debian/Ubuntu: apt-get install libtorch-dev, " +
+        "or set LIBTORCH to an unpacked libtorch) and run `npm run build:native`. Simulated search and command trials work without it.",
+    );
+  }
+  try {
+    binding = createRequire(import.meta.url)(path) as NativeBinding;
+  } catch (e) {
+    throw new UserError(`The archsearch tensor engine (${path}) failed to load: ${(e as Error).message}. Rebuild it with \`npm run build:native\`.`);
+  }
+  return binding;
+}
+
+/** True when the engine can be loaded (for code that can do without it). */
+export function engineAvailable(): boolean {
+  try {
+    native();
+    return true;
+  } catch {
+    return false;
+  }
+}
