@@ -10,9 +10,11 @@ import { DeclarativeSpace, type Param } from "./spaces/dsl.js";
 import { paramSchema } from "./config/schema.js";
 import { randomSearch } from "./strategies/random.js";
 import { regularizedEvolution } from "./strategies/regularized-evolution.js";
+import { gpBo } from "./strategies/gp-bo.js";
 import { fifo } from "./schedulers/fifo.js";
 import { nb201Simulator } from "./evaluators/nb201-simulator.js";
 import { moduleEvaluator } from "./evaluators/module.js";
+import { trainingEvaluator } from "./evaluators/train.js";
 
 export type SpaceComponent = Component<any, Record<string, never>, SearchSpace>;
 export type SchedulerComponent = Component<any, SchedulerContext, Scheduler>;
@@ -38,9 +40,9 @@ const declarativeSpace: SpaceComponent = {
  */
 export const registry = {
   spaces: { nb201: nb201Space, declarative: declarativeSpace } as Record<string, SpaceComponent>,
-  strategies: { random: randomSearch, rea: regularizedEvolution } as Record<string, StrategyComponent<any>>,
+  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo } as Record<string, StrategyComponent<any>>,
   schedulers: { fifo } as Record<string, SchedulerComponent>,
-  evaluators: { nb201: nb201Simulator, module: moduleEvaluator } as Record<string, EvaluatorComponent>,
+  evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator } as Record<string, EvaluatorComponent>,
 };
 
 export type ComponentKind = keyof typeof registry;

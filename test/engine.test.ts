@@ -267,3 +267,27 @@ test("NB201 network: parameter count equals the table's analytic count; forward 
   assert.deepEqual(out.shape, [2, 10]);
   assert.throws(() => new Nb201Network("nope"), /not a NAS-Bench-201 architecture string/);
 });
+
+test("training evaluator: a real NB201 network learns the MNIST digits; one report per epoch", { skip, timeout: 120_000 }, async () => {
+  const { TrainingEvaluator } = await import("../src/evaluators/train.js");
+  const ev = new TrainingEvaluator({
+    dataset: "mnist", model: "nb201", channels: 8, cells_per_stage: 1, epochs: 2, batch_size: 64, optimizer: "sgd", lr: 0.05,
+    momentum: 0.9, nesterov: true, weight_decay: 5e-4, valid_fraction: 0.2, test_fraction: 0.1, max_train: 3000, threads: 2, split_seed: 0,
+  });
+  const reports: [number, number][] = [];
+  const arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|";
+  const r = await ev.run(
+    { experiment: "t", number: 0, point: arch, arch, hp: { lr: 0.08 }, fidelity: { epochs: 2 }, seed: 5 },
+    { report: (step, m) => (reports.push([step, m.valid_acc]), "continue"), signal: new AbortController().signal },
+  );
+  assert.deepEqual(reports.map(([s]) => s), [1, 2]);
+  assert.ok(r.metrics.valid_acc > 80, `valid accuracy ${r.metrics.valid_acc}`);
+  assert.ok(r.hidden!.test_acc > 75, `test accuracy ${r.hidden!.test_acc}`);
+  assert.ok(r.metrics.params_m > 0 && r.metrics.wall_s > 0 && r.metrics.peak_rss_mb > 0);
+  // A stop after the first epoch ends training there.
+  const early = await ev.run(
+    { experiment: "t", number: 1, point: arch, arch, hp: {}, fidelity: { epochs: 2 }, seed: 5 },
+    { report: () => "stop", signal: new AbortController().signal },
+  );
+  assert.equal(early.metrics.epochs, 1);
+});

@@ -53,7 +53,7 @@ export async function runCommand(file: string, opts: { json?: boolean; storage?:
         out(`  arch ${fmtPoint(summary.best.arch)}`);
         if (Object.keys(summary.best.hp).length) out(`  hp   ${JSON.stringify(summary.best.hp)}`);
       }
-      if (summary.costSeconds > 0) out(`training cost of the trials: ${fmtDuration(summary.costSeconds)} (simulated on benchmarks)`);
+      if (summary.costSeconds > 0) out(`total trial cost: ${fmtDuration(summary.costSeconds)} (training time; simulated for benchmark tables)`);
     }
   } finally {
     process.off("SIGINT", onSigint);

