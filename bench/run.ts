@@ -3,8 +3,9 @@ import { searchBench } from "./search.js";
 
 // Benchmarks that need the tensor engine are imported on demand, so the others run without libtorch.
 const trainBench = async (argv: string[]) => (await import("./train.js")).trainBench(argv);
+const zeroCostBench = async (argv: string[]) => (await import("./zero-cost.js")).zeroCostBench(argv);
 
-const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, train: trainBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, train: trainBench, "zero-cost": zeroCostBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;

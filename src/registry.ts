@@ -11,6 +11,9 @@ import { paramSchema } from "./config/schema.js";
 import { randomSearch } from "./strategies/random.js";
 import { regularizedEvolution } from "./strategies/regularized-evolution.js";
 import { gpBo } from "./strategies/gp-bo.js";
+import { localSearch } from "./strategies/local-search.js";
+import { simulatedAnnealing } from "./strategies/simulated-annealing.js";
+import { adaptiveEvolution } from "./strategies/adaptive-evolution.js";
 import { fifo } from "./schedulers/fifo.js";
 import { nb201Simulator } from "./evaluators/nb201-simulator.js";
 import { moduleEvaluator } from "./evaluators/module.js";
@@ -40,7 +43,7 @@ const declarativeSpace: SpaceComponent = {
  */
 export const registry = {
   spaces: { nb201: nb201Space, declarative: declarativeSpace } as Record<string, SpaceComponent>,
-  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo } as Record<string, StrategyComponent<any>>,
+  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution } as Record<string, StrategyComponent<any>>,
   schedulers: { fifo } as Record<string, SchedulerComponent>,
   evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator } as Record<string, EvaluatorComponent>,
 };

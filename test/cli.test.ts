@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli } from "./cli-util.js";
+import { registry } from "../src/registry.js";
 
 test("run an example, then status, best, trials; a second run resumes the finished experiment", () => {
   const dir = mkdtempSync(join(tmpdir(), "archsearch-cli-"));
@@ -64,9 +65,10 @@ test("spaces and strategies are listed", () => {
   const spaces = JSON.parse(s.stdout);
   assert.deepEqual(spaces.map((x: { name: string }) => x.name), ["nb201", "declarative"]);
   assert.match(spaces[0].capabilities, /mutate.*graph/);
-  const st = JSON.parse(cli(["strategies", "--json"]).stdout);
-  assert.deepEqual(st.map((x: { name: string }) => x.name), ["random", "rea"]);
-  assert.equal(st[1].requires, "sample, mutate");
+  const st: { name: string; requires: string; description: string }[] = JSON.parse(cli(["strategies", "--json"]).stdout);
+  assert.deepEqual(st.map((x) => x.name), Object.keys(registry.strategies));
+  assert.ok(st.length >= 2 && st.every((x) => x.description.length > 10 && x.requires.startsWith("sample")));
+  assert.equal(st.find((x) => x.name === "rea")!.requires, "sample, mutate");
 });
 
 test("every example config runs as it is", () => {

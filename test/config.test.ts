@@ -61,7 +61,8 @@ test("wrong types and values name the path and what was expected", () => {
 
 test("unknown component names and metrics suggest the closest", () => {
   const p = problems({ ...base, strategy: { name: "reaa" } });
-  assert.deepEqual(p, ['strategy.name: unknown strategy "reaa"; did you mean "rea"? (known: random, rea)']);
+  assert.equal(p.length, 1);
+  assert.match(p[0]!, /^strategy\.name: unknown strategy "reaa"; did you mean "rea"\? \(known: random, rea, /);
   const q = problems({ ...base, objectives: [{ metric: "valid_accuracy", direction: "max" }], constraints: [{ metric: "latency_ms_pixel", max: 5 }] });
   assert.ok(q.some((x) => /^objectives\[0\]\.metric: evaluator "nb201" has no metric "valid_accuracy"; did you mean "valid_acc"\?/.test(x)), q.join("\n"));
   assert.ok(q.some((x) => /^constraints\[0\]\.metric: .*did you mean "latency_ms_pixel3"\?/.test(x)), q.join("\n"));

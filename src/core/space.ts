@@ -4,8 +4,21 @@ import type { Rng } from "./rng.js";
 import { UserError } from "./errors.js";
 
 /** What a search space can do beyond sampling; strategies list the ones they need (Archai's idea). */
-export type Capability = "sample" | "mutate" | "crossover" | "neighbours" | "encode" | "graph";
-export const ALL_CAPABILITIES: readonly Capability[] = ["sample", "mutate", "crossover", "neighbours", "encode", "graph"];
+export type Capability = "sample" | "mutate" | "crossover" | "neighbours" | "encode" | "graph" | "dimensions";
+export const ALL_CAPABILITIES: readonly Capability[] = ["sample", "mutate", "crossover", "neighbours", "encode", "graph", "dimensions"];
+
+/**
+ * One decision of a space seen as a flat list of decisions (for TPE, RL controllers and other
+ * per-decision models). `active` names the decisions whose values make this one matter, when it is
+ * conditional: a decision is inactive in a point whose value there is `null`.
+ */
+export type Dimension =
+  | { name: string; kind: "categorical"; choices: readonly Json[] }
+  | { name: string; kind: "int"; low: number; high: number; log: boolean }
+  | { name: string; kind: "float"; low: number; high: number; log: boolean };
+
+/** A point as values of the space's dimensions, in order; `null` marks an inactive (conditional) decision. */
+export type DimensionValues = (Json | null)[];
 
 /**
  * An architecture as a labelled DAG, operations on nodes (edge ops of a cell become nodes), for
@@ -46,6 +59,14 @@ export interface SearchSpace<P extends Json = Json> {
   encode?(point: P): number[];
   readonly encodingLength?: number;
   graph?(point: P): ArchGraph;
+  /**
+   * The space as an ordered list of decisions (capability "dimensions"), with `toValues` and
+   * `fromValues` converting between points and decision values. `fromValues(toValues(p))` equals
+   * `p`; `fromValues` ignores values of decisions that are inactive given the others.
+   */
+  dimensions?(): readonly Dimension[];
+  toValues?(point: P): DimensionValues;
+  fromValues?(values: DimensionValues): P;
 }
 
 export function supports(space: SearchSpace, capability: Capability): boolean {

@@ -5,6 +5,25 @@ import { BatchNorm2d, Conv2d, Linear } from "../engine/nn/layers.js";
 import { NB201_EDGES, parseArchString, type Nb201Op } from "../benchmarks/nb201.js";
 import { UserError } from "../core/errors.js";
 
+/** The active ReLU observer (see withReluRecorder); undefined in normal use. */
+let reluRecorder: ((reluOutput: Tensor) => void) | undefined;
+
+/**
+ * Runs fn with `record` called on the output of every ReLU of an Nb201Network forward pass made
+ * inside it: the ReLU of each ReLU-Conv-BN unit (cell convolutions and the residual reductions)
+ * and the final ReLU before pooling, in execution order. Used by zero-cost proxies that look at
+ * activation patterns (NASWOT). Observing changes nothing in the computation; scopes nest.
+ */
+export function withReluRecorder<T>(record: (reluOutput: Tensor) => void, fn: () => T): T {
+  const prev = reluRecorder;
+  reluRecorder = record;
+  try {
+    return fn();
+  } finally {
+    reluRecorder = prev;
+  }
+}
+
 /** ReLU -> Conv (no bias) -> BatchNorm: NAS-Bench-201's convolution unit. */
 class ReluConvBn extends Module {
   private readonly conv: Conv2d;
@@ -15,7 +34,9 @@ class ReluConvBn extends Module {
     this.bn = this.module("bn", new BatchNorm2d(cout));
   }
   forward(x: Tensor): Tensor {
-    return this.bn.forward(this.conv.forward(x.relu()));
+    const r = x.relu();
+    reluRecorder?.(r);
+    return this.bn.forward(this.conv.forward(r));
   }
 }
 
@@ -124,7 +145,9 @@ export class Nb201Network extends Module {
   forward(x: Tensor): Tensor {
     let y = this.stemBn.forward(this.stem.forward(x));
     for (const m of this.body) y = m.forward(y);
-    y = F.adaptiveAvgPool2d(this.lastBn.forward(y).relu(), 1).flatten(1);
+    const r = this.lastBn.forward(y).relu();
+    reluRecorder?.(r);
+    y = F.adaptiveAvgPool2d(r, 1).flatten(1);
     return this.classifier.forward(y);
   }
 }

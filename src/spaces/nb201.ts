@@ -1,6 +1,6 @@
 import type { JsonObject } from "../core/json.js";
 import type { Rng } from "../core/rng.js";
-import type { ArchGraph, SearchSpace } from "../core/space.js";
+import type { ArchGraph, Dimension, DimensionValues, SearchSpace } from "../core/space.js";
 import { UserError } from "../core/errors.js";
 import { archString, NB201_EDGES, NB201_OPS, parseArchString, type Nb201Op } from "../benchmarks/nb201.js";
 
@@ -111,6 +111,22 @@ export class Nb201Space implements SearchSpace<string> {
     const v = new Array<number>(this.encodingLength).fill(0);
     ops.forEach((op, k) => (v[k * NB201_OPS.length + NB201_OPS.indexOf(op)] = 1));
     return v;
+  }
+
+  /** Six categorical decisions, one per edge, named by the edge (`0->1`, ...). */
+  dimensions(): readonly Dimension[] {
+    return NB201_EDGES.map(([s, t]) => ({ name: `${s}->${t}`, kind: "categorical" as const, choices: NB201_OPS }));
+  }
+
+  toValues(point: string): DimensionValues {
+    return opsOf(point);
+  }
+
+  fromValues(values: DimensionValues): string {
+    if (values.length !== NB201_EDGES.length || values.some((v) => typeof v !== "string" || !(NB201_OPS as readonly string[]).includes(v))) {
+      throw new UserError(`expected ${NB201_EDGES.length} NAS-Bench-201 operations, got ${JSON.stringify(values)}`);
+    }
+    return archString(values as Nb201Op[]);
   }
 
   /** Operations on nodes: input, one node per edge (in edge order), output. */
