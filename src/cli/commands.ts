@@ -62,7 +62,7 @@ export async function runCommand(file: string, opts: { json?: boolean; storage?:
   }
 }
 
-async function withExperiment<T>(name: string, storage: string, fn: (store: Store, id: number, objectives: Objectives, config: ExperimentConfig) => Promise<T>) {
+export async function withExperiment<T>(name: string, storage: string, fn: (store: Store, id: number, objectives: Objectives, config: ExperimentConfig) => Promise<T>) {
   const store = openStore(storage);
   try {
     const exp = await store.getExperiment(name);
@@ -77,7 +77,7 @@ async function withExperiment<T>(name: string, storage: string, fn: (store: Stor
   }
 }
 
-function ranked(trials: TrialRecord[], objectives: Objectives): TrialRecord[] {
+export function ranked(trials: TrialRecord[], objectives: Objectives): TrialRecord[] {
   return trials
     .filter((t) => t.status === "finished" && t.metrics && t.cachedFrom === null)
     .map((t) => ({ t, s: objectives.score(t.metrics!) }))
