@@ -16,6 +16,7 @@ import type {
 } from "../core/store.js";
 import { TRIAL_STATUSES } from "../core/store.js";
 import { UserError } from "../core/errors.js";
+import { cacheKey } from "./common.js";
 
 /** Schema migrations, applied in order; the applied version is kept in `schema_version`. */
 const MIGRATIONS: string[] = [
@@ -109,9 +110,7 @@ function parseMetrics(text: string | null): Metrics | null {
   return out;
 }
 
-export function cacheKey(archHash: string, hp: JsonObject, fidelity: Fidelity): string {
-  return `${archHash}|${stableStringify(hp)}|${stableStringify(fidelity)}`;
-}
+export { cacheKey };
 
 function toTrial(r: TrialRow): TrialRecord {
   return {
@@ -253,7 +252,7 @@ export class SqliteStore implements Store {
       "INSERT INTO trial_values (trial_id, step, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, step, name) DO UPDATE SET value = excluded.value",
     );
     this.db.transaction(() => {
-      for (const [name, value] of Object.entries(metrics)) upsert.run(trialId, step, name, Number.isFinite(value) ? value : null);
+      for (const [name, value] of Object.entries(metrics)) upsert.run(trialId, step, name, Number.isNaN(value) ? null : value);
       this.db.prepare("UPDATE trials SET heartbeat_at = ? WHERE id = ?").run(Date.now(), trialId);
     }).immediate();
   }

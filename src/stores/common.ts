@@ -1,0 +1,25 @@
+import type { JsonObject } from "../core/json.js";
+import { stableStringify } from "../core/json.js";
+import type { Metrics } from "../core/evaluator.js";
+import type { Fidelity } from "../core/scheduler.js";
+
+/** The key under which a finished result can be reused: canonical architecture, hyperparameters, fidelity. */
+export function cacheKey(archHash: string, hp: JsonObject, fidelity: Fidelity): string {
+  return `${archHash}|${stableStringify(hp)}|${stableStringify(fidelity)}`;
+}
+
+/** Metrics as a JSON object: NaN and infinities become the strings "NaN", "Infinity", "-Infinity". */
+export function metricsToJson(m: Metrics | null | undefined): Record<string, number | string> | null {
+  if (!m) return null;
+  const out: Record<string, number | string> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = Number.isFinite(v) ? v : String(v);
+  return out;
+}
+
+/** The inverse of `metricsToJson`. */
+export function metricsFromJson(raw: Record<string, number | string> | null | undefined): Metrics | null {
+  if (raw == null) return null;
+  const out: Metrics = {};
+  for (const [k, v] of Object.entries(raw)) out[k] = typeof v === "string" ? Number(v) : v;
+  return out;
+}

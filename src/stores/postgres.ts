@@ -1,0 +1,670 @@
+import pg from "pg";
+import { randomUUID } from "node:crypto";
+import type { Json, JsonObject } from "../core/json.js";
+import type { Metrics } from "../core/evaluator.js";
+import type { Fidelity } from "../core/scheduler.js";
+import type {
+  ExperimentRecord,
+  IntermediateValue,
+  NewTrial,
+  Store,
+  TrialCompletion,
+  TrialRecord,
+  TrialStatus,
+} from "../core/store.js";
+import { TRIAL_STATUSES } from "../core/store.js";
+import { UserError } from "../core/errors.js";
+import { cacheKey, metricsFromJson, metricsToJson } from "./common.js";
+
+/** How an operation that hits a transient error (lost connection, server restarting, serialization failure) is retried. */
+export interface RetryOptions {
+  /** Tries per operation, the first one included (also for the first connection). */
+  attempts: number;
+  /** Delay before the second try; it doubles at every further try (with jitter) up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface RetryEvent {
+  operation: string;
+  /** The try that failed (1 = the first). */
+  attempt: number;
+  delayMs: number;
+  error: unknown;
+}
+
+export interface PostgresStoreOptions {
+  /** Schema holding archsearch's tables (created when missing). Default `public`. */
+  schema?: string;
+  /** `application_name` of every connection (visible in pg_stat_activity). Default `archsearch`. */
+  applicationName?: string;
+  /** Connections in the pool. Default 10. */
+  poolSize?: number;
+  /** Time allowed to open one connection. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+  retry?: Partial<RetryOptions>;
+  /** Called before each retry (for logs and tests). */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+export const DEFAULT_RETRY: RetryOptions = { attempts: 10, baseDelayMs: 100, maxDelayMs: 5_000 };
+
+/** Query parameters of a storage URL that archsearch reads itself (the others go to the driver). */
+const URL_PARAMS = ["schema", "application_name", "pool_size", "connect_timeout_ms", "retry_attempts", "retry_base_delay_ms", "retry_max_delay_ms"] as const;
+
+/** The URL with its password replaced by `***`, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ":***@");
+  }
+}
+
+/**
+ * Splits a `postgres://` storage URL into the driver's connection string and the store's
+ * options: `schema`, `application_name`, `pool_size`, `connect_timeout_ms`, `retry_attempts`,
+ * `retry_base_delay_ms`, `retry_max_delay_ms`.
+ */
+export function parsePostgresUrl(url: string): { connectionString: string; options: PostgresStoreOptions } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UserError(`invalid PostgreSQL storage URL "${redactUrl(url)}" (expected postgres://user[:password]@host[:port]/database[?schema=name])`);
+  }
+  const where = `in storage URL ${redactUrl(url)}`;
+  const int = (name: string, min: number): number | undefined => {
+    const raw = u.searchParams.get(name);
+    if (raw === null) return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) < min) throw new UserError(`${name}=${raw} ${where}: expected an integer >= ${min}`);
+    return Number(raw);
+  };
+  const options: PostgresStoreOptions = {
+    schema: u.searchParams.get("schema") ?? undefined,
+    applicationName: u.searchParams.get("application_name") ?? undefined,
+    poolSize: int("pool_size", 1),
+    connectTimeoutMs: int("connect_timeout_ms", 1),
+    retry: {
+      attempts: int("retry_attempts", 1),
+      baseDelayMs: int("retry_base_delay_ms", 0),
+      maxDelayMs: int("retry_max_delay_ms", 0),
+    },
+  };
+  for (const k of URL_PARAMS) u.searchParams.delete(k);
+  return { connectionString: u.toString(), options };
+}
+
+const TRANSIENT_SQLSTATES = new Set([
+  "57P01", // admin_shutdown (pg_terminate_backend, server stopping)
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up, shutting down)
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+  "53300", // too_many_connections
+  "08000", "08001", "08003", "08004", "08006", // connection exceptions
+]);
+const TRANSIENT_NET_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+
+/** Whether an error is worth retrying: the connection or the server went away, or the transaction lost a race. */
+export function isTransientError(e: unknown): boolean {
+  if (e === null || typeof e !== "object") return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === "string" && (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_NET_CODES.has(code))) return true;
+  const errors = (e as { errors?: unknown }).errors; // AggregateError from a connection to several addresses
+  if (Array.isArray(errors) && errors.length > 0 && errors.every(isTransientError)) return true;
+  const message = e instanceof Error ? e.message : "";
+  return /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Connection timeout/i.test(message);
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: string }).code;
+    const errors = (e as { errors?: unknown[] }).errors;
+    const text = e.message || (Array.isArray(errors) ? errors.map(errorText).join("; ") : "") || code || e.name;
+    return code && !text.includes(code) ? `${text} (${code})` : text;
+  }
+  return String(e);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Exponential backoff with jitter: between half and all of base * 2^(attempt-1), capped. */
+function backoffMs(attempt: number, r: RetryOptions): number {
+  const full = Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(full / 2 + (Math.random() * full) / 2);
+}
+
+/** Milliseconds since the epoch on the database server: one clock for every worker. */
+const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+/** Advisory lock class for migrations (the second key is the schema name's hash). */
+const MIGRATION_LOCK = 0x61726368; // "arch"
+
+/**
+ * Schema migrations (each a function of the quoted schema name), applied in order, each in its
+ * own transaction under an advisory lock; applied versions are rows of `schema_version`.
+ *
+ * Queryable JSON is jsonb; the search state is `json`, which keeps its text exactly (key order
+ * included), so a restored strategy is the one that was saved.
+ */
+const MIGRATIONS: ((s: string) => string)[] = [
+  (s) => `
+   CREATE TABLE ${s}.experiments (
+     id integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+     name text NOT NULL UNIQUE,
+     config jsonb NOT NULL,
+     config_hash text NOT NULL,
+     status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done')),
+     search_state json,
+     next_number integer NOT NULL DEFAULT 0,
+     created_at bigint NOT NULL,
+     updated_at bigint NOT NULL
+   );
+   CREATE TABLE ${s}.trials (
+     id integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+     experiment_id integer NOT NULL REFERENCES ${s}.experiments(id) ON DELETE CASCADE,
+     number integer NOT NULL,
+     status text NOT NULL CHECK (status IN ('pending', 'running', 'paused', 'finished', 'failed', 'pruned')),
+     point jsonb NOT NULL,
+     arch jsonb NOT NULL,
+     hp jsonb NOT NULL,
+     arch_hash text NOT NULL,
+     cache_key text,
+     fidelity jsonb,
+     metrics jsonb,
+     hidden jsonb,
+     cost_s double precision,
+     cached_from integer,
+     error text,
+     worker text,
+     request_id uuid,
+     created_at bigint NOT NULL,
+     started_at bigint,
+     finished_at bigint,
+     heartbeat_at bigint,
+     UNIQUE (experiment_id, number)
+   );
+   CREATE INDEX trials_by_status ON ${s}.trials (experiment_id, status);
+   CREATE INDEX trials_by_cache_key ON ${s}.trials (experiment_id, cache_key) WHERE status = 'finished';
+   CREATE INDEX trials_by_request ON ${s}.trials (request_id) WHERE request_id IS NOT NULL;
+   CREATE TABLE ${s}.trial_values (
+     trial_id integer NOT NULL REFERENCES ${s}.trials(id) ON DELETE CASCADE,
+     step double precision NOT NULL,
+     name text NOT NULL,
+     value double precision,
+     PRIMARY KEY (trial_id, step, name)
+   );`,
+];
+
+/** Number of migrations this version knows: the schema version of a store it creates. */
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+interface TrialRow {
+  id: number;
+  experiment_id: number;
+  number: number;
+  status: TrialStatus;
+  point: Json;
+  arch: Json;
+  hp: JsonObject;
+  arch_hash: string;
+  fidelity: Fidelity | null;
+  metrics: Record<string, number | string> | null;
+  hidden: Record<string, number | string> | null;
+  cost_s: number | null;
+  cached_from: number | null;
+  error: string | null;
+  worker: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+interface ExperimentRow {
+  id: number;
+  name: string;
+  config: JsonObject;
+  config_hash: string;
+  status: "running" | "done";
+  created_at: number;
+  updated_at: number;
+}
+
+function toTrial(r: TrialRow): TrialRecord {
+  return {
+    id: r.id,
+    experimentId: r.experiment_id,
+    number: r.number,
+    status: r.status,
+    point: r.point,
+    arch: r.arch,
+    hp: r.hp,
+    archHash: r.arch_hash,
+    fidelity: r.fidelity,
+    metrics: metricsFromJson(r.metrics),
+    hidden: metricsFromJson(r.hidden),
+    costSeconds: r.cost_s,
+    cachedFrom: r.cached_from,
+    error: r.error,
+    worker: r.worker,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+function toExperiment(r: ExperimentRow): ExperimentRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    config: r.config,
+    configHash: r.config_hash,
+    status: r.status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** bigint columns (timestamps in ms) as numbers; everything else as the driver parses it. */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * The shared store: PostgreSQL through a connection pool. Experiments are identified by name
+ * within a schema (`?schema=name` in the URL; `public` by default). Every operation retries
+ * transient errors with exponential backoff; a transaction is retried as a whole, and
+ * `addTrials` carries a request id so that a retry after a commit whose answer was lost returns
+ * the trials already added instead of adding them twice.
+ *
+ * The constructor does not wait: the first connection and the migrations run in the
+ * background and every method waits for them (`ready()` waits explicitly).
+ */
+export class PostgresStore implements Store {
+  readonly url: string;
+  readonly schema: string;
+  readonly applicationName: string;
+  readonly retry: RetryOptions;
+  /** Retries done so far (every operation together). */
+  retries = 0;
+  /** Errors of idle pooled connections (for example terminated by the server); they are replaced. */
+  idleErrors = 0;
+  private readonly pool: pg.Pool;
+  private readonly s: string;
+  private readonly onRetry?: (event: RetryEvent) => void;
+  private readonly opened: Promise<void>;
+  private closed = false;
+
+  /** `url`: postgres://user[:password]@host[:port]/database[?schema=...&retry_attempts=...]. */
+  constructor(url: string, options: PostgresStoreOptions = {}) {
+    const parsed = parsePostgresUrl(url);
+    const o: PostgresStoreOptions = { ...parsed.options, ...definedOnly(options), retry: { ...definedOnly(parsed.options.retry ?? {}), ...definedOnly(options.retry ?? {}) } };
+    this.url = redactUrl(url);
+    this.schema = o.schema ?? "public";
+    if (!SCHEMA_NAME.test(this.schema)) {
+      throw new UserError(`invalid schema "${this.schema}" in storage ${this.url}: use letters, digits and '_' (at most 63, not starting with a digit)`);
+    }
+    this.s = `"${this.schema}"`;
+    this.applicationName = o.applicationName ?? "archsearch";
+    this.retry = { ...DEFAULT_RETRY, ...definedOnly(o.retry ?? {}) };
+    this.onRetry = o.onRetry;
+    this.pool = new pg.Pool({
+      connectionString: parsed.connectionString,
+      application_name: this.applicationName,
+      max: o.poolSize ?? 10,
+      connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+      allowExitOnIdle: true, // an idle pool does not keep the process alive
+      types: TYPES,
+    });
+    // An idle connection that the server closes emits an error; the pool drops it and opens another when needed.
+    this.pool.on("error", () => {
+      this.idleErrors++;
+    });
+    this.opened = this.open();
+    this.opened.catch(() => undefined); // reported by every method that waits for it
+  }
+
+  /** Opens and migrates a store, waiting until it is usable. */
+  static async connect(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const store = new PostgresStore(url, options);
+    try {
+      await store.ready();
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /** Resolves once connected and migrated; rejects with the reason it cannot be. */
+  ready(): Promise<void> {
+    return this.opened;
+  }
+
+  private table(name: "experiments" | "trials" | "trial_values" | "schema_version"): string {
+    return `${this.s}.${name}`;
+  }
+
+  private async open(): Promise<void> {
+    await this.withRetry("connect", async () => (await this.checkout()).done(false));
+    await this.migrate();
+  }
+
+  /** Runs `fn` again on transient errors, waiting longer each time, up to `retry.attempts` tries. */
+  private async withRetry<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const transient = isTransientError(e);
+        if (!transient || attempt >= this.retry.attempts || this.closed) throw this.failure(operation, e, attempt, transient);
+        const delayMs = backoffMs(attempt, this.retry);
+        this.retries++;
+        this.onRetry?.({ operation, attempt, delayMs, error: e });
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  private failure(operation: string, e: unknown, attempts: number, transient: boolean): Error {
+    if (e instanceof UserError) return e;
+    const tries = transient ? ` after ${attempts} ${attempts === 1 ? "try" : "tries"}` : "";
+    if (operation === "connect") {
+      const hint = transient ? "; is the server running and reachable? (retries: retry_attempts / retry_max_delay_ms URL parameters)" : "";
+      return new UserError(`cannot connect to ${this.url}${tries}: ${errorText(e)}${hint}`);
+    }
+    if (operation === "migrate") {
+      // Almost always the setup: a user who may not create the schema or its tables.
+      return new UserError(`cannot set up the archsearch tables in schema "${this.schema}" of ${this.url}${tries}: ${errorText(e)}`);
+    }
+    const err = new Error(`PostgreSQL store ${this.url}: ${operation} failed${tries}: ${errorText(e)}`, { cause: e });
+    const code = (e as { code?: unknown })?.code;
+    if (code !== undefined) (err as Error & { code?: unknown }).code = code;
+    return err;
+  }
+
+  private async query<R extends pg.QueryResultRow>(operation: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    await this.opened;
+    return this.withRetry(operation, () => this.pool.query<R>(sql, params));
+  }
+
+  /** Runs `fn` in a transaction on one connection; on a transient error the whole transaction is run again. */
+  private async transaction<T>(operation: string, fn: (c: pg.PoolClient) => Promise<T>, waitOpen = true): Promise<T> {
+    if (waitOpen) await this.opened;
+    return this.withRetry(operation, async () => {
+      const { client, done } = await this.checkout();
+      let broken = false;
+      try {
+        await client.query("BEGIN");
+        const result = await fn(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (e) {
+        try {
+          await client.query("ROLLBACK");
+        } catch {
+          broken = true;
+        }
+        throw e;
+      } finally {
+        done(broken);
+      }
+    });
+  }
+
+  /**
+   * A connection from the pool, with an error listener attached before anything else can run:
+   * the server may end it in the same network read that completed its startup, and an
+   * unlistened error event would crash the process. (A lost connection surfaces as the error
+   * of the query that needed it.) `done(true)` discards it instead of returning it to the pool.
+   */
+  private checkout(): Promise<{ client: pg.PoolClient; done: (broken: boolean) => void }> {
+    return new Promise((resolve, reject) => {
+      this.pool.connect((err, client, release) => {
+        if (err || !client) return reject(err ?? new Error("the pool gave no connection"));
+        const swallow = () => undefined;
+        client.on("error", swallow);
+        resolve({
+          client,
+          done: (broken) => {
+            client.removeListener("error", swallow);
+            release(broken);
+          },
+        });
+      });
+    });
+  }
+
+  private async migrate(): Promise<void> {
+    for (;;) {
+      const done = await this.transaction(
+        "migrate",
+        async (c) => {
+          await c.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [MIGRATION_LOCK, this.schema]);
+          const exists = await c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [this.schema]);
+          if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${this.s}`);
+          await c.query(`CREATE TABLE IF NOT EXISTS ${this.table("schema_version")} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+          const { rows } = await c.query<{ v: number }>(`SELECT COALESCE(MAX(version), 0) AS v FROM ${this.table("schema_version")}`);
+          const current = rows[0].v;
+          if (current > MIGRATIONS.length) {
+            throw new UserError(
+              `PostgreSQL store ${this.url} (schema ${this.schema}) has schema version ${current}, newer than this archsearch knows (${MIGRATIONS.length}); upgrade archsearch`,
+            );
+          }
+          if (current === MIGRATIONS.length) return true;
+          await c.query(MIGRATIONS[current](this.s));
+          await c.query(`INSERT INTO ${this.table("schema_version")} (version) VALUES ($1)`, [current + 1]);
+          return current + 1 === MIGRATIONS.length;
+        },
+        false,
+      );
+      if (done) return;
+    }
+  }
+
+  /** Applied schema version (number of migrations run). */
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.query<{ v: number }>("schemaVersion", `SELECT COALESCE(MAX(version), 0) AS v FROM ${this.table("schema_version")}`);
+    return rows[0].v;
+  }
+
+  async openExperiment(name: string, config: JsonObject, configHash: string) {
+    await this.opened;
+    return this.withRetry("openExperiment", async () => {
+      const inserted = await this.pool.query<ExperimentRow>(
+        `INSERT INTO ${this.table("experiments")} (name, config, config_hash, created_at, updated_at)
+         VALUES ($1, $2::jsonb, $3, ${NOW_MS}, ${NOW_MS}) ON CONFLICT (name) DO NOTHING RETURNING *`,
+        [name, JSON.stringify(config), configHash],
+      );
+      if (inserted.rows.length > 0) return { experiment: toExperiment(inserted.rows[0]), created: true };
+      const { rows } = await this.pool.query<ExperimentRow>(`SELECT * FROM ${this.table("experiments")} WHERE name = $1`, [name]);
+      return { experiment: toExperiment(rows[0]), created: false };
+    });
+  }
+
+  async getExperiment(name: string) {
+    const { rows } = await this.query<ExperimentRow>("getExperiment", `SELECT * FROM ${this.table("experiments")} WHERE name = $1`, [name]);
+    return rows.length ? toExperiment(rows[0]) : undefined;
+  }
+
+  async listExperiments() {
+    const { rows } = await this.query<ExperimentRow>("listExperiments", `SELECT * FROM ${this.table("experiments")} ORDER BY id`);
+    return rows.map(toExperiment);
+  }
+
+  async setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]) {
+    await this.query("setExperimentStatus", `UPDATE ${this.table("experiments")} SET status = $2, updated_at = ${NOW_MS} WHERE id = $1`, [experimentId, status]);
+  }
+
+  async loadSearchState(experimentId: number) {
+    const { rows } = await this.query<{ search_state: Json | null }>(
+      "loadSearchState",
+      `SELECT search_state FROM ${this.table("experiments")} WHERE id = $1`,
+      [experimentId],
+    );
+    return rows[0]?.search_state ?? undefined;
+  }
+
+  async addTrials(experimentId: number, trials: NewTrial[], searchState: Json) {
+    const requestId = randomUUID();
+    const payload = JSON.stringify(trials.map((t) => ({ point: t.point, arch: t.arch, hp: t.hp, archHash: t.archHash })));
+    return this.transaction("addTrials", async (c) => {
+      // A retry after a commit whose answer was lost: the trials are there already.
+      const prior = await c.query<TrialRow>(`SELECT * FROM ${this.table("trials")} WHERE request_id = $1 ORDER BY number`, [requestId]);
+      if (prior.rows.length > 0) return prior.rows.map(toTrial);
+      // The experiment row is the counter: its row lock orders concurrent adders, so numbers never repeat.
+      const bump = await c.query<{ first: number }>(
+        `UPDATE ${this.table("experiments")} SET next_number = next_number + $2, search_state = $3::json, updated_at = ${NOW_MS}
+         WHERE id = $1 RETURNING next_number - $2 AS first`,
+        [experimentId, trials.length, JSON.stringify(searchState)],
+      );
+      if (bump.rows.length === 0) throw new Error(`no experiment with id ${experimentId}`);
+      if (trials.length === 0) return [];
+      const { rows } = await c.query<TrialRow>(
+        `INSERT INTO ${this.table("trials")} (experiment_id, number, status, point, arch, hp, arch_hash, request_id, created_at)
+         SELECT $1, $2::integer + x.ord::integer - 1, 'pending', x.e->'point', x.e->'arch', x.e->'hp', x.e->>'archHash', $4::uuid, ${NOW_MS}
+         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, ord)
+         RETURNING *`,
+        [experimentId, bump.rows[0].first, payload, requestId],
+      );
+      return rows.map(toTrial).sort((a, b) => a.number - b.number);
+    });
+  }
+
+  async startTrial(trialId: number, fidelity: Fidelity, worker: string) {
+    await this.opened;
+    await this.withRetry("startTrial", async () => {
+      const { rows } = await this.pool.query<{ arch_hash: string; hp: JsonObject }>(`SELECT arch_hash, hp FROM ${this.table("trials")} WHERE id = $1`, [trialId]);
+      if (rows.length === 0) throw new Error(`no trial with id ${trialId}`);
+      await this.pool.query(
+        `UPDATE ${this.table("trials")} SET status = 'running', fidelity = $2::jsonb, cache_key = $3, worker = $4, started_at = ${NOW_MS}, heartbeat_at = ${NOW_MS}
+         WHERE id = $1`,
+        [trialId, JSON.stringify(fidelity), cacheKey(rows[0].arch_hash, rows[0].hp, fidelity), worker],
+      );
+    });
+  }
+
+  async reportIntermediate(trialId: number, step: number, metrics: Metrics) {
+    const names = Object.keys(metrics);
+    // One statement: the values (NaN and infinities kept as such) and the heartbeat, idempotent per (trial, step, metric).
+    await this.query(
+      "reportIntermediate",
+      `WITH up AS (
+         INSERT INTO ${this.table("trial_values")} (trial_id, step, name, value)
+         SELECT $1, $2, u.name, u.value FROM unnest($3::text[], $4::float8[]) AS u(name, value)
+         ON CONFLICT (trial_id, step, name) DO UPDATE SET value = EXCLUDED.value
+         RETURNING 1
+       )
+       UPDATE ${this.table("trials")} SET heartbeat_at = ${NOW_MS} WHERE id = $1`,
+      [trialId, step, names, names.map((n) => String(metrics[n]))],
+    );
+  }
+
+  async completeTrial(trialId: number, c: TrialCompletion, searchState: Json) {
+    await this.transaction("completeTrial", async (db) => {
+      const { rows } = await db.query<{ experiment_id: number; arch_hash: string; hp: JsonObject; fidelity: Fidelity | null }>(
+        `SELECT experiment_id, arch_hash, hp, fidelity FROM ${this.table("trials")} WHERE id = $1 FOR UPDATE`,
+        [trialId],
+      );
+      if (rows.length === 0) throw new Error(`no trial with id ${trialId}`);
+      const row = rows[0];
+      let fidelity = row.fidelity;
+      if (c.cachedFrom != null) {
+        const src = await db.query<{ fidelity: Fidelity | null }>(
+          `SELECT fidelity FROM ${this.table("trials")} WHERE experiment_id = $1 AND number = $2`,
+          [row.experiment_id, c.cachedFrom],
+        );
+        fidelity = src.rows[0]?.fidelity ?? null;
+      }
+      await db.query(
+        `UPDATE ${this.table("trials")} SET status = $2, metrics = $3::jsonb, hidden = $4::jsonb, cost_s = $5, error = $6, cached_from = $7,
+           fidelity = $8::jsonb, cache_key = $9, finished_at = ${NOW_MS} WHERE id = $1`,
+        [
+          trialId,
+          c.status,
+          jsonOrNull(metricsToJson(c.metrics)),
+          jsonOrNull(metricsToJson(c.hidden)),
+          c.costSeconds ?? null,
+          c.error ?? null,
+          c.cachedFrom ?? null,
+          jsonOrNull(fidelity),
+          fidelity ? cacheKey(row.arch_hash, row.hp, fidelity) : null,
+        ],
+      );
+      await db.query(`UPDATE ${this.table("experiments")} SET search_state = $2::json, updated_at = ${NOW_MS} WHERE id = $1`, [
+        row.experiment_id,
+        JSON.stringify(searchState),
+      ]);
+    });
+  }
+
+  async getTrials(experimentId: number, opts: { status?: readonly TrialStatus[] } = {}) {
+    const filtered = opts.status && opts.status.length > 0;
+    const { rows } = await this.query<TrialRow>(
+      "getTrials",
+      `SELECT * FROM ${this.table("trials")} WHERE experiment_id = $1 ${filtered ? "AND status = ANY($2::text[])" : ""} ORDER BY number`,
+      filtered ? [experimentId, [...opts.status!]] : [experimentId],
+    );
+    return rows.map(toTrial);
+  }
+
+  async getTrial(experimentId: number, number: number) {
+    const { rows } = await this.query<TrialRow>("getTrial", `SELECT * FROM ${this.table("trials")} WHERE experiment_id = $1 AND number = $2`, [experimentId, number]);
+    return rows.length ? toTrial(rows[0]) : undefined;
+  }
+
+  async getIntermediate(trialId: number): Promise<IntermediateValue[]> {
+    const { rows } = await this.query<{ step: number; name: string; value: number | null }>(
+      "getIntermediate",
+      `SELECT step, name, value FROM ${this.table("trial_values")} WHERE trial_id = $1 ORDER BY step, name COLLATE "C"`,
+      [trialId],
+    );
+    const out: IntermediateValue[] = [];
+    for (const r of rows) {
+      if (out.length === 0 || out[out.length - 1].step !== r.step) out.push({ step: r.step, metrics: {} });
+      out[out.length - 1].metrics[r.name] = r.value ?? NaN;
+    }
+    return out;
+  }
+
+  async countTrials(experimentId: number) {
+    const counts = Object.fromEntries(TRIAL_STATUSES.map((s) => [s, 0])) as Record<TrialStatus, number>;
+    const { rows } = await this.query<{ status: TrialStatus; n: number }>(
+      "countTrials",
+      `SELECT status, COUNT(*)::integer AS n FROM ${this.table("trials")} WHERE experiment_id = $1 GROUP BY status`,
+      [experimentId],
+    );
+    for (const r of rows) counts[r.status] = r.n;
+    return counts;
+  }
+
+  async findFinished(experimentId: number, archHash: string, hp: JsonObject, fidelity: Fidelity) {
+    const { rows } = await this.query<TrialRow>(
+      "findFinished",
+      `SELECT * FROM ${this.table("trials")} WHERE experiment_id = $1 AND cache_key = $2 AND status = 'finished' ORDER BY number LIMIT 1`,
+      [experimentId, cacheKey(archHash, hp, fidelity)],
+    );
+    return rows.length ? toTrial(rows[0]) : undefined;
+  }
+
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    await this.opened.catch(() => undefined);
+    await this.pool.end();
+  }
+}
+
+function jsonOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : JSON.stringify(v);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

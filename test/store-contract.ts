@@ -1,0 +1,256 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { NewTrial, Store, TrialRecord } from "../src/core/store.js";
+import type { JsonObject } from "../src/core/json.js";
+
+/** One isolated place to keep data (a SQLite file, a PostgreSQL schema) that several stores can open. */
+export interface StoreFixture {
+  /** A new store (its own connection or pool) on this fixture's data. */
+  open(): Promise<Store>;
+  /** Removes the data (the stores opened are closed by the tests). */
+  dispose(): Promise<void>;
+}
+
+export const trial = (i: number): NewTrial => ({ point: `p${i}`, arch: `p${i}`, hp: { lr: i / 10 }, archHash: `h${i % 3}` });
+
+/**
+ * The behaviour every Store must have, registered as tests for one implementation: `fresh`
+ * makes an empty fixture per test.
+ */
+export function storeContractTests(kind: string, fresh: () => Promise<StoreFixture>): void {
+  /** Runs `fn` with a fresh fixture and closes every store it opened, then removes the fixture. */
+  const withFixture = async (fn: (open: () => Promise<Store>) => Promise<void>) => {
+    const fixture = await fresh();
+    const opened: Store[] = [];
+    try {
+      await fn(async () => {
+        const s = await fixture.open();
+        opened.push(s);
+        return s;
+      });
+    } finally {
+      for (const s of opened) await s.close();
+      await fixture.dispose();
+    }
+  };
+
+  test(`${kind}: data survives reopening; an existing experiment keeps its first config`, () =>
+    withFixture(async (open) => {
+      const s1 = await open();
+      const { experiment, created } = await s1.openExperiment("e", { a: 1, nested: { list: [1, "two", null] } }, "hash");
+      assert.ok(created);
+      assert.equal(experiment.name, "e");
+      assert.equal(experiment.status, "running");
+      await s1.addTrials(experiment.id, [trial(0), trial(1)], { step: 1 });
+      await s1.close();
+      const s2 = await open();
+      const again = await s2.openExperiment("e", { a: 2 }, "other");
+      assert.equal(again.created, false);
+      assert.equal(again.experiment.id, experiment.id);
+      assert.deepEqual(again.experiment.config, { a: 1, nested: { list: [1, "two", null] } });
+      assert.equal(again.experiment.configHash, "hash");
+      assert.deepEqual(await s2.loadSearchState(experiment.id), { step: 1 });
+      assert.deepEqual((await s2.getTrials(experiment.id)).map((t) => [t.number, t.point, t.hp]), [
+        [0, "p0", { lr: 0 }],
+        [1, "p1", { lr: 0.1 }],
+      ]);
+      assert.equal((await s2.getExperiment("e"))!.id, experiment.id);
+      assert.equal(await s2.getExperiment("missing"), undefined);
+    }));
+
+  test(`${kind}: trial numbers are consecutive across batches and connections`, () =>
+    withFixture(async (open) => {
+      const a = await open();
+      const b = await open();
+      const { experiment } = await a.openExperiment("e", {}, "h");
+      const first = await a.addTrials(experiment.id, [trial(0), trial(1)], null);
+      assert.deepEqual(first.map((t) => [t.number, t.point, t.status]), [
+        [0, "p0", "pending"],
+        [1, "p1", "pending"],
+      ]);
+      await b.addTrials(experiment.id, [trial(2)], null);
+      await a.addTrials(experiment.id, [trial(3)], null);
+      assert.deepEqual((await b.getTrials(experiment.id)).map((t) => t.number), [0, 1, 2, 3]);
+      assert.deepEqual((await b.getTrials(experiment.id)).map((t) => t.point), ["p0", "p1", "p2", "p3"]);
+    }));
+
+  test(`${kind}: lifecycle: start, per-step per-metric values, completion with state, counts, cache lookup`, () =>
+    withFixture(async (open) => {
+      const s = await open();
+      const { experiment } = await s.openExperiment("e", {}, "h");
+      const [t0, t1, t2] = await s.addTrials(experiment.id, [trial(0), trial(1), trial(3)], { asked: 3 });
+      assert.equal(t0.status, "pending");
+      await s.startTrial(t0.id, { epochs: 200 }, "w1");
+      assert.equal((await s.getTrial(experiment.id, 0))!.status, "running");
+      await s.reportIntermediate(t0.id, 12, { valid_acc: 80, loss: 0.5 });
+      await s.reportIntermediate(t0.id, 12, { valid_acc: 81 }); // a repeated report overwrites, never duplicates
+      await s.reportIntermediate(t0.id, 200, { valid_acc: 90, loss: NaN });
+      await s.completeTrial(t0.id, { status: "finished", metrics: { valid_acc: 90, worst: -Infinity }, hidden: { test_acc: 93 }, costSeconds: 12.5 }, { told: 1 });
+      const steps = await s.getIntermediate(t0.id);
+      assert.equal(steps.length, 2);
+      assert.deepEqual(steps[0], { step: 12, metrics: { loss: 0.5, valid_acc: 81 } });
+      assert.equal(steps[1].step, 200);
+      assert.equal(steps[1].metrics.valid_acc, 90);
+      assert.ok(Number.isNaN(steps[1].metrics.loss));
+      const got = (await s.getTrial(experiment.id, 0))!;
+      assert.equal(got.status, "finished");
+      assert.deepEqual(got.fidelity, { epochs: 200 });
+      assert.equal(got.metrics!.valid_acc, 90);
+      assert.equal(got.metrics!.worst, -Infinity);
+      assert.deepEqual(got.hidden, { test_acc: 93 });
+      assert.equal(got.costSeconds, 12.5);
+      assert.equal(got.worker, "w1");
+      assert.ok(got.startedAt! >= got.createdAt && got.finishedAt! >= got.startedAt!, "timestamps in order");
+      assert.deepEqual(await s.loadSearchState(experiment.id), { told: 1 });
+
+      await s.startTrial(t1.id, { epochs: 200 }, "w1");
+      await s.completeTrial(t1.id, { status: "failed", metrics: null, error: "boom" }, { told: 2 });
+      const counts = await s.countTrials(experiment.id);
+      assert.deepEqual(counts, { pending: 1, running: 0, paused: 0, finished: 1, failed: 1, pruned: 0 });
+      assert.deepEqual((await s.getTrials(experiment.id, { status: ["failed"] })).map((t) => t.error), ["boom"]);
+      assert.deepEqual((await s.getTrials(experiment.id, { status: ["failed", "pending"] })).map((t) => t.number), [1, 2]);
+      assert.equal((await s.getTrials(experiment.id, { status: [] })).length, 3, "an empty status filter is no filter");
+
+      // t2 shares t0's arch hash (h0) but not its hp (0.3 vs 0): no cache hit.
+      assert.equal(await s.findFinished(experiment.id, t2.archHash, t2.hp, { epochs: 200 }), undefined);
+      assert.equal((await s.findFinished(experiment.id, "h0", { lr: 0 }, { epochs: 200 }))!.number, 0);
+      assert.equal(await s.findFinished(experiment.id, "h0", { lr: 0 }, { epochs: 12 }), undefined, "fidelity is part of the key");
+      assert.equal(await s.findFinished(experiment.id, "h1", { lr: 0.1 }, { epochs: 200 }), undefined, "a failed trial is no cache entry");
+    }));
+
+  test(`${kind}: reportIntermediate is idempotent, from one client or two`, () =>
+    withFixture(async (open) => {
+      const a = await open();
+      const b = await open();
+      const { experiment } = await a.openExperiment("e", {}, "h");
+      const [t] = await a.addTrials(experiment.id, [trial(0)], null);
+      await a.startTrial(t.id, { epochs: 3 }, "w");
+      for (let i = 0; i < 2; i++) {
+        await a.reportIntermediate(t.id, 1, { acc: 10, loss: 2 });
+        await b.reportIntermediate(t.id, 1, { acc: 10, loss: 2 });
+        await Promise.all([a.reportIntermediate(t.id, 2, { acc: 20, loss: Infinity }), b.reportIntermediate(t.id, 2, { acc: 20, loss: Infinity })]);
+      }
+      await b.reportIntermediate(t.id, 0.5, { acc: 5 });
+      assert.deepEqual(await a.getIntermediate(t.id), [
+        { step: 0.5, metrics: { acc: 5 } },
+        { step: 1, metrics: { acc: 10, loss: 2 } },
+        { step: 2, metrics: { acc: 20, loss: Infinity } },
+      ]);
+    }));
+
+  test(`${kind}: experiments are independent (numbers, counts, status, list)`, () =>
+    withFixture(async (open) => {
+      const s = await open();
+      const x = (await s.openExperiment("x", { v: "x" }, "hx")).experiment;
+      const y = (await s.openExperiment("y", { v: "y" }, "hy")).experiment;
+      assert.notEqual(x.id, y.id);
+      await s.addTrials(x.id, [trial(0), trial(1)], "sx");
+      await s.addTrials(y.id, [trial(5)], "sy");
+      await s.addTrials(x.id, [trial(2)], "sx2");
+      assert.deepEqual((await s.getTrials(x.id)).map((t) => t.number), [0, 1, 2]);
+      assert.deepEqual((await s.getTrials(y.id)).map((t) => [t.number, t.point]), [[0, "p5"]]);
+      assert.equal(await s.loadSearchState(x.id), "sx2");
+      assert.equal(await s.loadSearchState(y.id), "sy");
+      assert.equal((await s.countTrials(y.id)).pending, 1);
+      assert.equal((await s.getTrial(y.id, 1)), undefined);
+      await s.setExperimentStatus(x.id, "done");
+      const list = await s.listExperiments();
+      assert.deepEqual(list.map((e) => [e.name, e.status, e.configHash]), [
+        ["x", "done", "hx"],
+        ["y", "running", "hy"],
+      ]);
+    }));
+
+  test(`${kind}: a cache hit records its source and takes the source's fidelity`, () =>
+    withFixture(async (open) => {
+      const s = await open();
+      const { experiment } = await s.openExperiment("e", {}, "h");
+      const [a, b] = await s.addTrials(experiment.id, [trial(0), trial(3)], null);
+      await s.startTrial(a.id, { epochs: 12 }, "w");
+      await s.completeTrial(a.id, { status: "finished", metrics: { acc: 1 } }, null);
+      await s.completeTrial(b.id, { status: "finished", metrics: { acc: 1 }, costSeconds: 0, cachedFrom: 0 }, null);
+      const got = (await s.getTrial(experiment.id, 1))!;
+      assert.equal(got.cachedFrom, 0);
+      assert.deepEqual(got.fidelity, { epochs: 12 });
+      assert.equal(got.costSeconds, 0);
+      assert.equal(got.startedAt, null, "a cache hit never ran");
+    }));
+
+  test(`${kind}: JSON values round-trip (nested points, unicode, extreme numbers, state)`, () =>
+    withFixture(async (open) => {
+      const s = await open();
+      const { experiment } = await s.openExperiment("ünïcode ✓", { space: { blocks: [{ op: "conv", k: 3 }] } }, "h");
+      const arch: JsonObject = { blocks: [{ op: "conv3x3", width: 64 }, { op: "skip" }], cell: "|a~0|" };
+      const hp: JsonObject = { lr: 1e-7, momentum: 0.9, opt: "sgd ✓" };
+      const point: JsonObject = { arch, hp };
+      const state = { rng: [1, 4294967295, 0], population: [point, point], big: 2 ** 53 - 1, tiny: 5e-324, neg: -0.1 };
+      const [t] = await s.addTrials(experiment.id, [{ point, arch, hp, archHash: "x" }], state);
+      assert.deepEqual(t.point, point);
+      const got = (await s.getTrial(experiment.id, 0))!;
+      assert.deepEqual(got.point, point);
+      assert.deepEqual(got.arch, arch);
+      assert.deepEqual(got.hp, hp);
+      assert.deepEqual(await s.loadSearchState(experiment.id), state);
+      assert.equal((await s.getExperiment("ünïcode ✓"))!.id, experiment.id);
+    }));
+
+  test(`${kind}: many concurrent clients adding trials to one experiment get unique consecutive numbers`, { timeout: 60_000 }, () =>
+    withFixture(async (open) => {
+      const clients = await Promise.all(Array.from({ length: 6 }, () => open()));
+      const { experiment } = await clients[0].openExperiment("e", {}, "h");
+      // Every client opens the same experiment at the same time: one creates it, all get its id.
+      const opened = await Promise.all(clients.map((c) => c.openExperiment("e", {}, "h")));
+      assert.ok(opened.every((o) => o.experiment.id === experiment.id && !o.created));
+      const batches: TrialRecord[][] = [];
+      let label = 0;
+      await Promise.all(
+        clients.map(async (c, ci) => {
+          for (let k = 0; k < 8; k++) {
+            const size = 1 + ((ci + k) % 3);
+            const trials = Array.from({ length: size }, () => trial(label++));
+            batches.push(await c.addTrials(experiment.id, trials, { client: ci, batch: k }));
+          }
+        }),
+      );
+      const total = batches.reduce((n, b) => n + b.length, 0);
+      const all = await clients[0].getTrials(experiment.id);
+      assert.equal(all.length, total);
+      assert.deepEqual(all.map((t) => t.number), Array.from({ length: total }, (_, i) => i), "no number missing or repeated");
+      for (const b of batches) {
+        // A batch gets consecutive numbers, and what was returned is what is stored.
+        assert.deepEqual(b.map((t) => t.number), Array.from({ length: b.length }, (_, i) => b[0].number + i));
+        for (const t of b) assert.equal(all[t.number].point, t.point);
+      }
+      assert.equal(new Set(all.map((t) => t.point)).size, total, "every added trial stored once");
+    }));
+
+  test(`${kind}: concurrent completions from several clients are all recorded`, { timeout: 60_000 }, () =>
+    withFixture(async (open) => {
+      const clients = await Promise.all(Array.from({ length: 4 }, () => open()));
+      const { experiment } = await clients[0].openExperiment("e", {}, "h");
+      const trials = await clients[0].addTrials(experiment.id, Array.from({ length: 24 }, (_, i) => trial(i)), null);
+      await Promise.all(
+        trials.map(async (t, i) => {
+          const c = clients[i % clients.length];
+          await c.startTrial(t.id, { epochs: 1 }, `w${i % clients.length}`);
+          await c.reportIntermediate(t.id, 1, { acc: i });
+          await c.completeTrial(t.id, { status: i % 5 === 0 ? "failed" : "finished", metrics: { acc: i } }, { last: i });
+        }),
+      );
+      const all = await clients[1].getTrials(experiment.id);
+      assert.deepEqual(all.map((t) => t.metrics!.acc), Array.from({ length: 24 }, (_, i) => i));
+      assert.deepEqual(all.map((t) => t.worker), all.map((_, i) => `w${i % clients.length}`));
+      assert.deepEqual(await clients[2].countTrials(experiment.id), { pending: 0, running: 0, paused: 0, finished: 19, failed: 5, pruned: 0 });
+      const state = (await clients[3].loadSearchState(experiment.id)) as { last: number };
+      assert.ok(state.last >= 0 && state.last < 24);
+    }));
+
+  test(`${kind}: operations on a trial that does not exist fail clearly`, () =>
+    withFixture(async (open) => {
+      const s = await open();
+      await s.openExperiment("e", {}, "h");
+      await assert.rejects(s.completeTrial(999_999, { status: "finished", metrics: {} }, null), /no trial with id 999999/);
+      assert.equal(await s.getTrial(1, 0), undefined);
+      assert.deepEqual(await s.getIntermediate(999_999), []);
+    }));
+}
