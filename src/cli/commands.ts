@@ -6,6 +6,7 @@ import { capabilitiesOf } from "../core/space.js";
 import { createExperiment, loadParts } from "../config/build.js";
 import type { ExperimentConfig } from "../config/schema.js";
 import { openStore } from "../stores/open.js";
+import { redactUrl } from "../stores/postgres.js";
 import { registry } from "../registry.js";
 import { fmtDuration, fmtMetrics, fmtNumber, fmtPoint, table, trialsCsv } from "./format.js";
 import { progressReporter } from "./progress.js";
@@ -68,7 +69,7 @@ export async function withExperiment<T>(name: string, storage: string, fn: (stor
     const exp = await store.getExperiment(name);
     if (!exp) {
       const names = (await store.listExperiments()).map((e) => e.name);
-      throw new UserError(`no experiment "${name}" in ${storage}${names.length ? ` (it has: ${names.join(", ")})` : " (it has none)"}`);
+      throw new UserError(`no experiment "${name}" in ${redactUrl(storage)}${names.length ? ` (it has: ${names.join(", ")})` : " (it has none)"}`);
     }
     const config = exp.config as unknown as ExperimentConfig;
     return await fn(store, exp.id, new Objectives(config.objectives, config.constraints), config);
@@ -97,7 +98,7 @@ export async function statusCommand(name: string, opts: { storage: string; json?
       out(JSON.stringify({ experiment: name, status: exp.status, budget: config.budget.trials, done, counts, cost_s: cost, best: best ? { trial: best.number, arch: best.arch, hp: best.hp, metrics: best.metrics, hidden_metrics: best.hidden } : null }));
       return;
     }
-    out(`experiment ${name} (${exp.status}) in ${opts.storage}`);
+    out(`experiment ${name} (${exp.status}) in ${redactUrl(opts.storage)}`);
     out(`  space ${config.space.name}, strategy ${config.strategy.name}, scheduler ${config.scheduler.name}, evaluator ${config.evaluator.name}, seed ${config.seed}`);
     out(`  objectives ${config.objectives.map((o) => `${o.direction} ${o.metric}`).join(", ")}${config.constraints.length ? `; constraints ${config.constraints.map((c) => `${c.min ?? "-inf"} <= ${c.metric} <= ${c.max ?? "inf"}`).join(", ")}` : ""}`);
     out(`  trials ${done}/${config.budget.trials} done: ${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ") || "none yet"}`);
