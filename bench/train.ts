@@ -2,7 +2,8 @@
  * Training speed of the tensor engine against PyTorch on the same small CNN, in one script:
  * stem conv3x3 3->16, 5 x [conv3x3 16->16 + BN + ReLU], global average pool, dense 10; input
  * 32x32x3, batch 64, SGD with momentum; 2 threads each. Prints images/s, the ratio, GFLOP/s
- * (72.6 MFLOP per image per training step) and batch-1 inference latency.
+ * (72.6 MFLOP per image per training step) and batch-1 inference latency of archsearch, PyTorch and
+ * onnxruntime-node (the trained network exported to ONNX), 2 threads each.
  *
  *   npm run bench -- train [--steps 60] [--warmup 10]
  */
@@ -13,11 +14,14 @@ import { Conv2d, BatchNorm2d, Linear, Sequential, ReLU, GlobalAvgPool, type Modu
 import { crossEntropy } from "../src/engine/functional.js";
 import { sgd } from "../src/engine/optim.js";
 import { benchArgs } from "./args.js";
+import { exportOnnx } from "../src/export/onnx.js";
+import { onnxLatency } from "../src/evaluators/latency.js";
 
 const MFLOP_PER_IMAGE = 72.6;
 const BATCH = 64;
 
-function buildNet(): Module {
+/** The benchmark CNN (also used by the ONNX parity test). */
+export function benchCnn(): Module {
   const blocks: Module[] = [new Conv2d(3, 16, 3, { padding: 1 })];
   for (let i = 0; i < 5; i++) blocks.push(new Conv2d(16, 16, 3, { padding: 1 }), new BatchNorm2d(16), ReLU());
   blocks.push(GlobalAvgPool(), new Linear(16, 10));
@@ -32,7 +36,7 @@ function median(xs: number[]): number {
 function archsearchRun(steps: number, warmup: number) {
   manualSeed(0);
   setNumThreads(2);
-  const net = buildNet();
+  const net = benchCnn();
   const opt = sgd(net.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 5e-4 });
   const x = randn([BATCH, 3, 32, 32]).keep();
   const y = randint(0, 10, [BATCH]).keep();
@@ -59,7 +63,9 @@ function archsearchRun(steps: number, warmup: number) {
       lat.push(performance.now() - s);
     }
   });
-  return { imgPerS: (steps * BATCH) / seconds, latencyMs: median(lat), threads: getNumThreads() };
+  // The same trained network in onnxruntime (timed in trainBench: onnxruntime-node's API is async).
+  const onnx = tidy(() => exportOnnx(net, one));
+  return { imgPerS: (steps * BATCH) / seconds, latencyMs: median(lat), threads: getNumThreads(), onnx };
 }
 
 const PYTORCH = `
@@ -104,6 +110,7 @@ export async function trainBench(argv: string[]) {
     theirs.push(pytorchRun(steps, warmup));
   }
   const a = ours.reduce((b, r) => (r.imgPerS > b.imgPerS ? r : b));
+  const ort = await onnxLatency(a.onnx, [1, 3, 32, 32], { runs: 100, warmup: 20, threads: 2 });
   const p = theirs.reduce((b, r) => (r.img_s > b.img_s ? r : b));
   const ratio = a.imgPerS / p.img_s;
   const gflops = (a.imgPerS * MFLOP_PER_IMAGE) / 1000;
@@ -111,6 +118,7 @@ export async function trainBench(argv: string[]) {
   console.log(["", "images/s", "GFLOP/s", "latency b=1 (ms)"].map((h) => h.padEnd(18)).join(""));
   console.log(["archsearch", a.imgPerS.toFixed(1), gflops.toFixed(2), a.latencyMs.toFixed(3)].map((h) => h.padEnd(18)).join(""));
   console.log(["pytorch", p.img_s.toFixed(1), ((p.img_s * MFLOP_PER_IMAGE) / 1000).toFixed(2), p.latency_ms.toFixed(3)].map((h) => h.padEnd(18)).join(""));
+  console.log(["onnxruntime", "-", "-", ort.medianMs.toFixed(3)].map((h) => h.padEnd(18)).join(""));
   console.log(`ratio archsearch / pytorch: ${ratio.toFixed(3)} (all rounds: ours ${ours.map((r) => r.imgPerS.toFixed(0)).join(", ")}; pytorch ${theirs.map((r) => r.img_s.toFixed(0)).join(", ")})`);
   console.log(
     JSON.stringify({
@@ -118,7 +126,7 @@ export async function trainBench(argv: string[]) {
       pytorch_img_s: Number(p.img_s.toFixed(1)),
       ratio: Number(ratio.toFixed(3)),
       gflops: Number(gflops.toFixed(3)),
-      latency_ms: { archsearch: Number(a.latencyMs.toFixed(4)), pytorch: Number(p.latency_ms.toFixed(4)), onnxruntime: null },
+      latency_ms: { archsearch: Number(a.latencyMs.toFixed(4)), pytorch: Number(p.latency_ms.toFixed(4)), onnxruntime: Number(ort.medianMs.toFixed(4)) },
     }),
   );
 }

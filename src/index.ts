@@ -28,6 +28,7 @@ export { FifoScheduler } from "./schedulers/fifo.js";
 export { FunctionEvaluator, type EvalFunction } from "./evaluators/function.js";
 export { Nb201Simulator, type Nb201SimulatorOptions } from "./evaluators/nb201-simulator.js";
 export { ModuleEvaluator } from "./evaluators/module.js";
+export { LatencyEvaluator, onnxLatency, type LatencyOptions, type LatencyResult } from "./evaluators/latency.js";
 
 export { loadNb201, parseArchString, archString, NB201_OPS, NB201_EDGES, NB201_DATASETS, type Nb201Table, type Nb201Dataset } from "./benchmarks/nb201.js";
 export { SqliteStore } from "./stores/sqlite.js";

@@ -268,11 +268,11 @@ test("NB201 network: parameter count equals the table's analytic count; forward 
   assert.throws(() => new Nb201Network("nope"), /not a NAS-Bench-201 architecture string/);
 });
 
-test("training evaluator: a real NB201 network learns the MNIST digits; one report per epoch", { skip, timeout: 120_000 }, async () => {
+test("training evaluator: a real NB201 network learns the MNIST digits; one report per epoch", { skip, timeout: 600_000 }, async () => {
   const { TrainingEvaluator } = await import("../src/evaluators/train.js");
   const ev = new TrainingEvaluator({
     dataset: "mnist", model: "nb201", channels: 8, cells_per_stage: 1, epochs: 2, batch_size: 64, optimizer: "sgd", lr: 0.05,
-    momentum: 0.9, nesterov: true, weight_decay: 5e-4, valid_fraction: 0.2, test_fraction: 0.1, max_train: 3000, threads: 2, split_seed: 0,
+    momentum: 0.9, nesterov: true, weight_decay: 5e-4, valid_fraction: 0.2, test_fraction: 0.1, max_train: 3000, threads: 1, split_seed: 0,
   });
   const reports: [number, number][] = [];
   const arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|";

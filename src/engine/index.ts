@@ -5,3 +5,4 @@ export * from "./nn/index.js";
 export * from "./optim.js";
 export * from "./serialize.js";
 export { engineAvailable } from "./native.js";
+export { exportOnnx, saveOnnx, traceOnnx, type OnnxExportOptions } from "../export/onnx.js";

