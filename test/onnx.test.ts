@@ -167,3 +167,24 @@ test("what cannot be exported is refused with a clear message; type promotion be
     assert.equal(decodeModel(bytes).graph.initializer.length, 1);
   });
 });
+
+test("archsearch export --format onnx writes the best trial's network, which onnxruntime runs", { skip }, async () => {
+  const { cli } = await import("./cli-util.js");
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-onnx-cli-"));
+  try {
+    const db = join(dir, "x.db");
+    assert.equal(cli(["run", "examples/nb201-rea.yaml", "--storage", db, "--trials", "5", "--quiet"]).code, 0);
+    const file = join(dir, "best.onnx");
+    const noOut = cli(["export", "nb201-rea-cifar10", "--storage", db, "--format", "onnx"]);
+    assert.equal(noOut.code, 2);
+    assert.match(noOut.stderr, /give --out FILE/);
+    const r = cli(["export", "nb201-rea-cifar10", "--storage", db, "--format", "onnx", "--out", file, "--channels", "4", "--cells", "1"]);
+    assert.equal(r.code, 0, r.stderr);
+    const session = await ort.InferenceSession.create(file);
+    const input = new ort.Tensor("float32", new Float32Array(2 * 3 * 32 * 32).fill(0.5), [2, 3, 32, 32]);
+    const out = await session.run({ [session.inputNames[0]]: input });
+    assert.deepEqual(out[session.outputNames[0]].dims, [2, 10]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

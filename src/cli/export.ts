@@ -16,7 +16,7 @@ export interface ExportCommandOptions {
   inputChannels?: number;
 }
 
-const FORMATS = ["json", "pytorch"] as const;
+const FORMATS = ["json", "pytorch", "onnx"] as const;
 
 /**
  * Network size for code export: explicit flags first, then the experiment's training evaluator
@@ -46,6 +46,22 @@ export async function exportCommand(name: string, o: ExportCommandOptions): Prom
     } else {
       trial = ranked(await store.getTrials(id, { status: ["finished"] }), objectives)[0];
       if (!trial) throw new UserError(`experiment "${name}" has no finished trial yet`);
+    }
+    if (o.format === "onnx") {
+      if (config.space.name !== "nb201") throw new UserError(`ONNX export needs an nb201 architecture; experiment "${name}" searched space "${config.space.name}"`);
+      if (!o.out) throw new UserError("ONNX export writes a binary file: give --out FILE");
+      const evaluator = config.evaluator as unknown as JsonObject;
+      const m = modelOptions(evaluator, o);
+      const side = evaluator.name === "train" && String(evaluator.dataset ?? "mnist") === "mnist" ? 28 : 32;
+      const { Nb201Network } = await import("../models/nb201.js");
+      const E = await import("../engine/index.js");
+      const { saveOnnx } = await import("../export/onnx.js");
+      // Random weights: the exported graph is the architecture; train it (or load a checkpoint) to use it.
+      const net = new Nb201Network(trial.arch as string, m);
+      saveOnnx(o.out, net, E.randn([1, m.inputChannels!, side, side]));
+      net.dispose();
+      process.stderr.write(`wrote trial ${trial.number} of ${name} as ONNX (untrained weights, input 1x${m.inputChannels}x${side}x${side}) to ${o.out}\n`);
+      return;
     }
     let text: string;
     if (o.format === "json") {

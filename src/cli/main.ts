@@ -45,11 +45,11 @@ program
   .action((n: string, o) => trialsCommand(n, o));
 program
   .command("export")
-  .description("write the best (or a given) trial's architecture as JSON or as a standalone PyTorch module")
+  .description("write the best (or a given) trial's architecture as JSON, a standalone PyTorch module, or an ONNX graph")
   .argument("<name>")
   .option(...storageOpt)
   .option("--trial <n>", "trial number (default: the best finished trial)", (v: string) => positiveInt(String(Number(v) + 1)) - 1)
-  .option("--format <format>", "json or pytorch", "json")
+  .option("--format <format>", "json, pytorch or onnx (needs --out and the tensor engine)", "json")
   .option("--out <file>", "output file (default: stdout)")
   .option("--channels <n>", "network width for code export (default: the training evaluator's, else 16)", positiveInt)
   .option("--cells <n>", "cells per stage for code export (default: the training evaluator's, else 5)", positiveInt)
