@@ -373,8 +373,8 @@ test("graph exists only for exactly one top-level cell and matches NAS-Bench-201
     assert.ok(!supports(s, "graph"), s.name);
     assert.ok(!("graph" in s), s.name);
   }
-  assert.deepEqual(capabilitiesOf(noCell), ["sample", "mutate", "crossover", "neighbours", "encode"]);
-  assert.deepEqual(capabilitiesOf(mixed), ["sample", "mutate", "crossover", "neighbours", "encode", "graph"]);
+  assert.deepEqual(capabilitiesOf(noCell), ["sample", "mutate", "crossover", "neighbours", "encode", "dimensions"]);
+  assert.deepEqual(capabilitiesOf(mixed), ["sample", "mutate", "crossover", "neighbours", "encode", "graph", "dimensions"]);
 });
 
 test("describe lists every parameter as JSON", () => {
@@ -413,7 +413,7 @@ test("joint space: name, split, validate with prefixed paths, capabilities", () 
   const joint = new JointSpace(nb, hp);
   assert.equal(joint.name, "nb201+hp");
   assert.equal(hp.name, "hyperparameters");
-  assert.deepEqual(capabilitiesOf(joint), ["sample", "mutate", "crossover", "neighbours", "encode", "graph"]);
+  assert.deepEqual(capabilitiesOf(joint), ["sample", "mutate", "crossover", "neighbours", "encode", "graph", "dimensions"]);
   const p = joint.sample(new Rng(16));
   assert.deepEqual(joint.split(p), { arch: p.arch, hp: p.hp });
   assert.deepEqual(joint.validate(p), p);

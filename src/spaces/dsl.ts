@@ -1,7 +1,7 @@
 import type { Json, JsonObject } from "../core/json.js";
 import { deepClone, stableStringify } from "../core/json.js";
 import type { Rng } from "../core/rng.js";
-import type { ArchGraph, SearchSpace } from "../core/space.js";
+import type { ArchGraph, Dimension, DimensionValues, SearchSpace } from "../core/space.js";
 import { UserError } from "../core/errors.js";
 
 /** A value a categorical parameter can take. */
@@ -556,6 +556,125 @@ function encodeList(params: Param[], obj: JsonObject | undefined, out: number[])
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The space as a flat list of decisions (capability "dimensions")
+
+/**
+ * Decisions of one parameter list, in declaration order: a categorical, int or float parameter is
+ * one decision; a cell is one categorical decision per edge (`cell[0->1]`); a repeat is its block
+ * count (`layers.count`, int) followed by the body's decisions for each of the `max` block
+ * positions (`layers[0].kind`, ...). Every parameter always has the same number of decisions, so
+ * positions never shift.
+ */
+function dimensionsOf(params: Param[], prefix: string, out: Dimension[]): void {
+  for (const p of params) {
+    const name = joinPath(prefix, p.name);
+    switch (p.type) {
+      case "categorical":
+        out.push({ name, kind: "categorical", choices: [...p.choices] });
+        break;
+      case "int":
+      case "float":
+        out.push({ name, kind: p.type, low: p.low, high: p.high, log: Boolean(p.log) });
+        break;
+      case "cell":
+        for (const [s, t] of cellEdges(p.nodes)) out.push({ name: `${name}[${s}->${t}]`, kind: "categorical", choices: [...p.ops] });
+        break;
+      case "repeat":
+        out.push({ name: `${name}.count`, kind: "int", low: p.min, high: p.max, log: false });
+        for (let i = 0; i < p.max; i++) dimensionsOf(p.body, `${name}[${i}]`, out);
+        break;
+    }
+  }
+}
+
+function dimensionCount(params: Param[]): number {
+  let n = 0;
+  for (const p of params) {
+    if (p.type === "cell") n += cellEdges(p.nodes).length;
+    else if (p.type === "repeat") n += 1 + p.max * dimensionCount(p.body);
+    else n += 1;
+  }
+  return n;
+}
+
+/** Appends the decision values of a block; `obj` undefined (an absent block) gives nulls. */
+function valuesOf(params: Param[], obj: JsonObject | undefined, out: DimensionValues): void {
+  for (const p of params) {
+    const v = obj?.[p.name];
+    switch (p.type) {
+      case "categorical":
+      case "int":
+      case "float":
+        out.push(v === undefined ? null : v);
+        break;
+      case "cell": {
+        const ops = v as string[] | undefined;
+        cellEdges(p.nodes).forEach((_, k) => out.push(ops?.[k] ?? null));
+        break;
+      }
+      case "repeat": {
+        const blocks = v as JsonObject[] | undefined;
+        out.push(blocks === undefined ? null : blocks.length);
+        for (let i = 0; i < p.max; i++) valuesOf(p.body, blocks?.[i], out);
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Rebuilds a block from decision values starting at `at.i` (which is advanced past the block's
+ * decisions whether active or not); values of inactive decisions are ignored, active ones must be
+ * present and valid.
+ */
+function buildFromValues(params: Param[], values: DimensionValues, at: { i: number }, prefix: string): JsonObject {
+  const out: JsonObject = {};
+  for (const p of params) {
+    const path = joinPath(prefix, p.name);
+    const active = isActive(p, out);
+    const start = at.i;
+    const width = p.type === "cell" ? cellEdges(p.nodes).length : p.type === "repeat" ? 1 + p.max * dimensionCount(p.body) : 1;
+    if (!active) {
+      at.i = start + width;
+      continue;
+    }
+    const need = (v: Json | null | undefined, where: string): Json => {
+      if (v === null || v === undefined) throw new PointError(where, "missing (null) but the decision is active");
+      return v;
+    };
+    switch (p.type) {
+      case "categorical":
+      case "int":
+      case "float":
+        out[p.name] = validateParam(p, need(values[start], path), path);
+        at.i = start + 1;
+        break;
+      case "cell":
+        out[p.name] = validateParam(
+          p,
+          cellEdges(p.nodes).map((_, k) => need(values[start + k], `${path}[${k}]`)),
+          path,
+        );
+        at.i = start + width;
+        break;
+      case "repeat": {
+        const count = need(values[start], `${path}.count`);
+        if (typeof count !== "number" || !Number.isInteger(count) || count < p.min || count > p.max) {
+          throw new PointError(`${path}.count`, `expected an integer in [${p.min}, ${p.max}], got ${show(count)}`);
+        }
+        at.i = start + 1;
+        const blocks: JsonObject[] = [];
+        for (let b = 0; b < count; b++) blocks.push(buildFromValues(p.body, values, at, `${path}[${b}]`));
+        at.i = start + width; // positions past the count are inactive
+        out[p.name] = blocks;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 function describeParam(p: Param): JsonObject {
   const d: JsonObject = { name: p.name, type: p.type };
   switch (p.type) {
@@ -612,6 +731,7 @@ function cellGraph(p: CellParam, ops: string[]): ArchGraph {
  */
 export class DeclarativeSpace implements SearchSpace<JsonObject> {
   readonly encodingLength: number;
+  private dims?: Dimension[];
   /** Present (an own property) only when the space has exactly one unconditional top-level cell. */
   declare readonly graph?: (point: JsonObject) => ArchGraph;
 
@@ -675,6 +795,30 @@ export class DeclarativeSpace implements SearchSpace<JsonObject> {
       out.push(deepClone(nb));
     }
     return out;
+  }
+
+  /** Flat decisions (see `dimensionsOf`): conditional decisions and unused block positions are null when inactive. */
+  dimensions(): readonly Dimension[] {
+    if (!this.dims) {
+      const out: Dimension[] = [];
+      dimensionsOf(this.params, "", out);
+      this.dims = out;
+    }
+    return this.dims;
+  }
+
+  toValues(point: JsonObject): DimensionValues {
+    const out: DimensionValues = [];
+    valuesOf(this.params, point, out);
+    return out;
+  }
+
+  fromValues(values: DimensionValues): JsonObject {
+    const n = dimensionCount(this.params);
+    if (!Array.isArray(values) || values.length !== n) {
+      throw new UserError(`space "${this.name}" has ${n} decisions, got ${Array.isArray(values) ? `${values.length} values` : show(values)}`);
+    }
+    return buildFromValues(this.params, values, { i: 0 }, "");
   }
 
   encode(point: JsonObject): number[] {

@@ -1,6 +1,6 @@
 import type { Json, JsonObject } from "../core/json.js";
 import type { Rng } from "../core/rng.js";
-import type { ArchGraph, SearchSpace } from "../core/space.js";
+import type { ArchGraph, Dimension, DimensionValues, SearchSpace } from "../core/space.js";
 import { UserError } from "../core/errors.js";
 import { PointError } from "./dsl.js";
 
@@ -10,6 +10,17 @@ export type JointPoint = { arch: Json; hp: JsonObject };
 function validatePart<P extends Json>(space: SearchSpace<P>, value: unknown, part: "arch" | "hp"): P {
   try {
     return space.validate(value);
+  } catch (err) {
+    if (err instanceof PointError) throw new PointError(err.path ? `${part}.${err.path}` : part, err.detail);
+    if (err instanceof UserError) throw new PointError(part, err.message);
+    throw err;
+  }
+}
+
+/** Runs a part's `fromValues`, prefixing the path of a point error with the part. */
+function fromPart(build: () => Json, part: "arch" | "hp"): Json {
+  try {
+    return build();
   } catch (err) {
     if (err instanceof PointError) throw new PointError(err.path ? `${part}.${err.path}` : part, err.detail);
     if (err instanceof UserError) throw new PointError(part, err.message);
@@ -31,6 +42,9 @@ export class JointSpace implements SearchSpace<JointPoint> {
   declare readonly neighbours?: (point: JointPoint) => JointPoint[];
   declare readonly encode?: (point: JointPoint) => number[];
   declare readonly graph?: (point: JointPoint) => ArchGraph;
+  declare readonly dimensions?: () => readonly Dimension[];
+  declare readonly toValues?: (point: JointPoint) => DimensionValues;
+  declare readonly fromValues?: (values: DimensionValues) => JointPoint;
 
   constructor(
     readonly archSpace: SearchSpace,
@@ -66,6 +80,21 @@ export class JointSpace implements SearchSpace<JointPoint> {
       const [encArch, encHp] = [arch.encode.bind(arch), hp.encode.bind(hp)];
       this.encodingLength = arch.encodingLength + hp.encodingLength;
       this.encode = (point) => [...encArch(point.arch), ...encHp(point.hp)];
+    }
+    if (arch.dimensions && arch.toValues && arch.fromValues && hp.dimensions && hp.toValues && hp.fromValues) {
+      // The arch part's decisions, then the hyperparameters', named `arch.<name>` and `hp.<name>`.
+      const prefixed = (dims: readonly Dimension[], part: string) => dims.map((d) => ({ ...d, name: `${part}.${d.name}` }));
+      const dims: readonly Dimension[] = [...prefixed(arch.dimensions(), "arch"), ...prefixed(hp.dimensions(), "hp")];
+      const nArch = arch.dimensions().length;
+      const [archTo, hpTo, archFrom, hpFrom] = [arch.toValues.bind(arch), hp.toValues.bind(hp), arch.fromValues.bind(arch), hp.fromValues.bind(hp)];
+      this.dimensions = () => dims;
+      this.toValues = (point) => [...archTo(point.arch), ...hpTo(point.hp)];
+      this.fromValues = (values) => {
+        if (!Array.isArray(values) || values.length !== dims.length) {
+          throw new UserError(`space "${this.name}" has ${dims.length} decisions (${nArch} arch, ${dims.length - nArch} hp), got ${Array.isArray(values) ? `${values.length} values` : JSON.stringify(values)}`);
+        }
+        return { arch: fromPart(() => archFrom(values.slice(0, nArch)), "arch"), hp: fromPart(() => hpFrom(values.slice(nArch)), "hp") as JsonObject };
+      };
     }
     if (arch.graph) {
       const archGraph = arch.graph.bind(arch);
