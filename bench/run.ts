@@ -5,8 +5,9 @@ import { overheadBench } from "./overhead.js";
 // Benchmarks that need the tensor engine are imported on demand, so the others run without libtorch.
 const trainBench = async (argv: string[]) => (await import("./train.js")).trainBench(argv);
 const zeroCostBench = async (argv: string[]) => (await import("./zero-cost.js")).zeroCostBench(argv);
+const policyReuseBench = async (argv: string[]) => (await import("./policy-reuse.js")).policyReuseBench(argv);
 
-const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, "policy-reuse": policyReuseBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;

@@ -38,3 +38,6 @@ export { openStore } from "./stores/open.js";
 export { registry } from "./registry.js";
 export { buildParts, loadParts, createExperiment, searchHash, type ExperimentParts } from "./config/build.js";
 export { configSchema, type ExperimentConfig } from "./config/schema.js";
+export type { PrepareContext, PreviousExperiment, PreviousTrial } from "./core/strategy.js";
+export type { WarmStart } from "./core/experiment.js";
+export { RlController, type RlControllerOptions } from "./strategies/rl-controller.js";

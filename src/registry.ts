@@ -20,6 +20,7 @@ import { moduleEvaluator } from "./evaluators/module.js";
 import { commandEvaluator } from "./evaluators/command.js";
 import { latencyEvaluator } from "./evaluators/latency.js";
 import { tpe } from "./strategies/tpe.js";
+import { rlController } from "./strategies/rl-controller.js";
 import { trainingEvaluator } from "./evaluators/train.js";
 
 export type SpaceComponent = Component<any, Record<string, never>, SearchSpace>;
@@ -46,7 +47,7 @@ const declarativeSpace: SpaceComponent = {
  */
 export const registry = {
   spaces: { nb201: nb201Space, declarative: declarativeSpace } as Record<string, SpaceComponent>,
-  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, tpe } as Record<string, StrategyComponent<any>>,
+  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe } as Record<string, StrategyComponent<any>>,
   schedulers: { fifo } as Record<string, SchedulerComponent>,
   evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator } as Record<string, EvaluatorComponent>,
 };

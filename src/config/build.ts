@@ -10,7 +10,8 @@ import type { Scheduler } from "../core/scheduler.js";
 import { capabilitiesOf, supports, type SearchSpace } from "../core/space.js";
 import type { Store } from "../core/store.js";
 import type { Strategy } from "../core/strategy.js";
-import { Experiment, type ExperimentEvent } from "../core/experiment.js";
+import { Experiment, type ExperimentEvent, type WarmStart } from "../core/experiment.js";
+import type { Json } from "../core/json.js";
 import { registry, type ComponentKind } from "../registry.js";
 import { hyperparameterSpace, type Param } from "../spaces/dsl.js";
 import { JointSpace } from "../spaces/joint.js";
@@ -27,6 +28,8 @@ export interface ExperimentParts {
   scheduler: Scheduler;
   evaluator: Evaluator;
   objectives: Objectives;
+  /** Validated warm-start points (list and file) and the earlier experiments to take the best of. */
+  warmStart?: WarmStart;
 }
 
 const KIND_WORD: Record<ComponentKind, string> = { spaces: "space", strategies: "strategy", schedulers: "scheduler", evaluators: "evaluator" };
@@ -126,8 +129,38 @@ export function buildParts(raw: unknown, opts: { file?: string; configDir?: stri
   const schedSec = component("schedulers", "scheduler", config.scheduler, problems);
   const scheduler = schedSec && evaluator && attempt(problems, "scheduler", () => schedSec.component.create(schedSec.options, { fidelity: evaluator.fidelity, seed }) as Scheduler);
 
+  const warmStart = space && config.warm_start ? warmStartOf(config.warm_start, space, opts.configDir ?? process.cwd(), problems) : undefined;
+
   if (problems.length || !space || !strategy || !evaluator || !scheduler) throw new ConfigError(opts.file, problems);
-  return { config, space, strategy, scheduler, evaluator, objectives };
+  return { config, space, strategy, scheduler, evaluator, objectives, warmStart };
+}
+
+/** Reads `warm_start.file` and validates every given point against the space; problems name the point. */
+function warmStartOf(ws: NonNullable<ExperimentConfig["warm_start"]>, space: SearchSpace, configDir: string, problems: Problem[]): WarmStart {
+  const points: Json[] = [];
+  const take = (value: unknown, path: string) => {
+    try {
+      points.push(space.validate(value));
+    } catch (e) {
+      problems.push({ path, message: `not a point of space "${space.name}": ${(e as Error).message}` });
+    }
+  };
+  ws.points.forEach((p, i) => take(p, `warm_start.points[${i}]`));
+  if (ws.file !== undefined) {
+    const path = resolve(configDir, ws.file);
+    let list: unknown;
+    try {
+      list = YAML.parse(readFileSync(path, "utf8"));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      problems.push({ path: "warm_start.file", message: `cannot read ${path}: ${code === "ENOENT" ? "no such file" : (e as Error).message.split("\n")[0]}` });
+    }
+    if (list !== undefined) {
+      if (!Array.isArray(list)) problems.push({ path: "warm_start.file", message: `${path} must hold a list of points (YAML or JSON), got ${list === null ? "nothing" : typeof list}` });
+      else list.forEach((p, i) => take(p, `warm_start.file[${i}] (${ws.file})`));
+    }
+  }
+  return { points, experiments: ws.experiments, topK: ws.top_k };
 }
 
 /** Hash of what defines the search: a rerun with a different budget or storage is the same experiment. */
@@ -209,6 +242,7 @@ export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}):
       maxFailures: config.budget.max_failures,
     },
     cache: config.cache,
+    warmStart: parts.warmStart,
     onEvent: opts.onEvent,
     signal: opts.signal,
   });

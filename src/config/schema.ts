@@ -28,11 +28,23 @@ export const constraintSchema = z
   .strictObject({ metric: z.string().min(1), min: z.number().optional(), max: z.number().optional() })
   .refine((c) => c.min !== undefined || c.max !== undefined, { message: "a constraint needs min, max or both" });
 
+const experimentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-', starting with a letter or digit");
+
+/** The first suggestions of a new experiment, served before the strategy is asked. */
+export const warmStartSchema = z
+  .strictObject({
+    points: z.array(z.unknown()).default([]).describe("points of the space, evaluated first, in this order"),
+    file: z.string().min(1).optional().describe("a YAML or JSON file with a list of points (relative to the config), after `points`"),
+    experiments: z.array(experimentName).default([]).describe("earlier experiments in the same store whose best architectures are evaluated next"),
+    top_k: z.number().int().min(1).default(10).describe("how many of each earlier experiment's best distinct architectures"),
+  })
+  .refine((w) => w.points.length > 0 || w.file !== undefined || w.experiments.length > 0, { message: "warm_start needs points, file or experiments" });
+
 export const configSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-', starting with a letter or digit"),
   description: z.string().optional(),
   seed: z.number().int().min(0).default(0),
-  storage: z.string().min(1).default("archsearch.db").describe("SQLite file path, sqlite:PATH, or :memory:"),
+  storage: z.string().min(1).default("archsearch.db").describe("SQLite file path, sqlite:PATH, :memory:, or postgres://user@host:port/database?schema=NAME"),
   space: section,
   strategy: section,
   scheduler: section.default({ name: "fifo" }),
@@ -46,6 +58,7 @@ export const configSchema = z.strictObject({
     max_failures: z.number().int().min(0).optional(),
   }),
   cache: z.boolean().default(true).describe("reuse the result of an equivalent architecture within the experiment"),
+  warm_start: warmStartSchema.optional(),
 });
 
 export type ExperimentConfig = z.infer<typeof configSchema>;

@@ -1,11 +1,11 @@
 import type { Json, JsonObject } from "./json.js";
 import { stableStringify } from "./json.js";
 import type { Evaluator, EvalResult, Metrics, TrialSpec } from "./evaluator.js";
-import type { Objectives } from "./objectives.js";
 import type { Decision, Scheduler } from "./scheduler.js";
 import type { SearchSpace } from "./space.js";
 import { pointHash, splitPoint } from "./space.js";
-import type { Strategy } from "./strategy.js";
+import type { PreviousExperiment, Strategy } from "./strategy.js";
+import { Objectives } from "./objectives.js";
 import type { ExperimentRecord, Store, TrialCompletion, TrialRecord } from "./store.js";
 import { TERMINAL_STATUSES } from "./store.js";
 import { deriveSeed } from "./rng.js";
@@ -20,6 +20,17 @@ export interface Budget {
   trialTimeoutSeconds?: number;
   /** Stop the experiment with an error once more than this many trials have failed. */
   maxFailures?: number;
+}
+
+/**
+ * The first suggestions of a new experiment: `points` as given, then the `topK` best distinct
+ * architectures of each experiment in `experiments` (same store), before the strategy is asked.
+ */
+export interface WarmStart {
+  points?: Json[];
+  experiments?: string[];
+  /** Best trials taken from each named experiment (default 10). */
+  topK?: number;
 }
 
 export interface ExperimentOptions {
@@ -37,6 +48,8 @@ export interface ExperimentOptions {
   configHash?: string;
   /** Reuse the result of an equal (canonical) architecture with equal hyperparameters and fidelity. */
   cache?: boolean;
+  /** Points to evaluate first, from a list and from earlier experiments' best; served once, resumes included. */
+  warmStart?: WarmStart;
   worker?: string;
   onEvent?: (event: ExperimentEvent) => void;
   /** Abort to stop after the trials in flight (they are left to be resumed). */
@@ -135,6 +148,8 @@ export class Experiment {
    * asynchronous store and trials finishing at the same time.
    */
   private searchLock: Promise<unknown> = Promise.resolve();
+  /** Warm-start points not served yet; part of the search state, so a resume never serves one twice. */
+  private warmQueue: Json[] = [];
 
   private locked<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.searchLock.then(fn);
@@ -148,7 +163,72 @@ export class Experiment {
   }
 
   private searchState(): Json {
-    return { strategy: this.o.strategy.state(), scheduler: this.o.scheduler.state?.() ?? null };
+    const state: JsonObject = { strategy: this.o.strategy.state(), scheduler: this.o.scheduler.state?.() ?? null };
+    if (this.o.warmStart) state.warm = this.warmQueue;
+    return state;
+  }
+
+  /** An earlier experiment of the store: its last strategy state and finished trials, scored by its own objectives. */
+  private async previous(name: string): Promise<PreviousExperiment> {
+    const store = this.o.store;
+    if (name === this.o.name) throw new UserError(`Experiment "${name}" cannot start from itself`);
+    const exp = await store.getExperiment(name);
+    if (!exp) {
+      const known = (await store.listExperiments()).map((e) => e.name).filter((n) => n !== this.o.name);
+      throw new UserError(`No experiment "${name}" in the store to start from${known.length ? ` (it holds: ${known.slice(0, 10).join(", ")}${known.length > 10 ? ", ..." : ""})` : " (it holds no other experiment)"}`);
+    }
+    const cfg = exp.config as { objectives?: unknown; constraints?: unknown };
+    let objectives = this.o.objectives;
+    if (Array.isArray(cfg.objectives) && cfg.objectives.length > 0) {
+      objectives = new Objectives(cfg.objectives as never, (Array.isArray(cfg.constraints) ? cfg.constraints : []) as never);
+    }
+    const saved = (await store.loadSearchState(exp.id)) as { strategy?: Json } | undefined;
+    const trials = (await store.getTrials(exp.id, { status: ["finished"] }))
+      .filter((t) => t.metrics)
+      .map((t) => ({ number: t.number, point: t.point, metrics: t.metrics!, score: objectives.score(t.metrics!) }));
+    return { name, strategy: saved?.strategy ?? undefined, trials };
+  }
+
+  /** The warm-start list of a new experiment: given points, then each named experiment's top_k, distinct, validated. */
+  private async warmPoints(ws: WarmStart): Promise<Json[]> {
+    const space = this.o.space;
+    const out: Json[] = [];
+    const hashes = new Set<string>();
+    const add = (value: unknown, where: string) => {
+      let point: Json;
+      try {
+        point = space.validate(value);
+      } catch (e) {
+        throw new UserError(`warm_start: ${where} is not a point of space "${space.name}": ${errorText(e)}`);
+      }
+      const h = pointHash(space, point);
+      if (!hashes.has(h)) {
+        hashes.add(h);
+        out.push(point);
+      }
+    };
+    (ws.points ?? []).forEach((p, i) => add(p, `points[${i}]`));
+    for (const name of ws.experiments ?? []) {
+      const prev = await this.previous(name).catch((e: unknown) => {
+        throw e instanceof UserError ? new UserError(`warm_start.experiments: ${e.message}`) : e;
+      });
+      const best = prev.trials.filter((t) => Number.isFinite(t.score)).sort((a, b) => b.score - a.score || a.number - b.number);
+      const own = new Set<string>();
+      for (const t of best) {
+        if (own.size >= (ws.topK ?? 10)) break;
+        const h = pointHash(space, t.point);
+        if (own.has(h)) continue;
+        own.add(h);
+        add(t.point, `trial ${t.number} of experiment "${name}"`);
+      }
+    }
+    return out;
+  }
+
+  /** What a search does once, before its first ask: the strategy's `prepare` and the warm-start list. */
+  private async prepareFresh(): Promise<void> {
+    await this.o.strategy.prepare?.({ previous: (name) => this.previous(name) });
+    if (this.o.warmStart) this.warmQueue = await this.warmPoints(this.o.warmStart);
   }
 
   private progress(): Progress {
@@ -180,6 +260,10 @@ export class Experiment {
     this.startedAt = Date.now();
     const config = o.config ?? {};
     const configHash = o.configHash ?? "";
+    // A new experiment reads the earlier ones it starts from before it is created, so a bad
+    // reference (an unknown experiment, a policy that does not fit) leaves nothing behind.
+    const isNew = !(await store.getExperiment(o.name));
+    if (isNew) await this.prepareFresh();
     const { experiment, created } = await store.openExperiment(o.name, config, configHash);
     if (!created && experiment.configHash !== configHash) {
       const paths = differingPaths(experiment.config, config).filter((p) => !p.startsWith("budget") && !p.startsWith("storage"));
@@ -195,6 +279,9 @@ export class Experiment {
     if (saved) {
       o.strategy.restore(saved.strategy);
       if (saved.scheduler !== null && o.scheduler.restore) o.scheduler.restore(saved.scheduler);
+      this.warmQueue = (saved as { warm?: Json[] }).warm ?? [];
+    } else if (!isNew) {
+      await this.prepareFresh(); // created before, but stopped before its first trial was stored
     }
     const queue: TrialRecord[] = [];
     for (const t of await store.getTrials(experiment.id)) {
@@ -215,10 +302,21 @@ export class Experiment {
           const room = Math.min(concurrency - inFlight.size, o.budget.trials - this.created);
           if (room <= 0 || exhausted) break;
           const records = await this.locked(async () => {
-            const points = await o.strategy.ask(room, {
-              pending: [...this.inFlightPoints.values()],
-              seen: (point) => this.seenHashes.has(pointHash(o.space, point)),
-            });
+            // Warm-start points first (skipping any already tried), then the strategy's own.
+            const points: Json[] = [];
+            while (points.length < room && this.warmQueue.length > 0) {
+              const p = this.warmQueue.shift()!;
+              if (!this.seenHashes.has(pointHash(o.space, p))) points.push(p);
+            }
+            if (points.length < room) {
+              const pending = [...this.inFlightPoints.values(), ...points];
+              points.push(
+                ...(await o.strategy.ask(room - points.length, {
+                  pending,
+                  seen: (point) => this.seenHashes.has(pointHash(o.space, point)),
+                })),
+              );
+            }
             if (points.length === 0) return [];
             return store.addTrials(
               experiment.id,

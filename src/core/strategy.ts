@@ -7,6 +7,12 @@ export interface StrategyContext {
   space: SearchSpace;
   objectives: Objectives;
   seed: number;
+  /**
+   * Optional: metrics known before evaluation (latency, params, FLOPs from a table), from the
+   * evaluator's `cheapMetrics`; undefined when it cannot tell. Strategies that support it reject
+   * candidates violating a constraint on such a metric without spending a trial.
+   */
+  cheapMetrics?: (point: Json) => Metrics | undefined;
 }
 
 export interface AskContext {
@@ -30,6 +36,30 @@ export interface TrialOutcome {
   score: number;
 }
 
+/** A finished trial of an earlier experiment, scored by that experiment's objectives. */
+export interface PreviousTrial {
+  number: number;
+  point: Json;
+  metrics: Metrics;
+  /** Primary objective, larger is better; -Infinity when infeasible. */
+  score: number;
+}
+
+/** An earlier experiment of the same store, as a strategy may reuse it (policy reuse, warm starts). */
+export interface PreviousExperiment {
+  name: string;
+  /** Its last strategy snapshot (what its strategy's `state()` returned), if it has one. */
+  strategy?: Json;
+  /** Its finished trials in trial order. */
+  trials: PreviousTrial[];
+}
+
+/** What the loop gives `Strategy.prepare`: read access to earlier experiments in the store. */
+export interface PrepareContext {
+  /** That experiment's last strategy state and finished trials; throws a UserError for an unknown name. */
+  previous(experimentName: string): Promise<PreviousExperiment>;
+}
+
 /**
  * Which architecture next. Results may arrive in any order and in any number; `state` and
  * `restore` must capture everything (random generator included) so a resumed search repeats
@@ -39,6 +69,12 @@ export interface Strategy {
   readonly name: string;
   ask(n: number, ctx: AskContext): Json[] | Promise<Json[]>;
   tell(outcome: TrialOutcome): void;
+  /**
+   * Optional: called once before the first ask of a new experiment (never on resume: the
+   * restored state carries whatever it loaded), e.g. to start from an earlier experiment's policy.
+   * A strategy may also be told results of points it did not ask for (warm starts).
+   */
+  prepare?(ctx: PrepareContext): void | Promise<void>;
   state(): Json;
   restore(state: Json): void;
 }
