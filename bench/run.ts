@@ -6,8 +6,10 @@ import { overheadBench } from "./overhead.js";
 const trainBench = async (argv: string[]) => (await import("./train.js")).trainBench(argv);
 const zeroCostBench = async (argv: string[]) => (await import("./zero-cost.js")).zeroCostBench(argv);
 const policyReuseBench = async (argv: string[]) => (await import("./policy-reuse.js")).policyReuseBench(argv);
+const multiObjectiveBench = async (argv: string[]) => (await import("./multi-objective.js")).multiObjectiveBench(argv);
+const latencyPredictorBench = async (argv: string[]) => (await import("./latency-predictor.js")).latencyPredictorBench(argv);
 
-const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, "policy-reuse": policyReuseBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;

@@ -21,6 +21,12 @@ import { commandEvaluator } from "./evaluators/command.js";
 import { latencyEvaluator } from "./evaluators/latency.js";
 import { tpe } from "./strategies/tpe.js";
 import { rlController } from "./strategies/rl-controller.js";
+import { FbnetSpace } from "./spaces/fbnet.js";
+import { hwnasFbnet } from "./evaluators/hwnas-fbnet.js";
+import { nsga2 } from "./strategies/nsga2.js";
+import { moRea } from "./strategies/mo-rea.js";
+import { parego } from "./strategies/parego.js";
+import { moLocalSearch } from "./strategies/mo-local-search.js";
 import { trainingEvaluator } from "./evaluators/train.js";
 
 export type SpaceComponent = Component<any, Record<string, never>, SearchSpace>;
@@ -41,15 +47,22 @@ const declarativeSpace: SpaceComponent = {
   create: (opts: { params: Param[] }) => new DeclarativeSpace("declarative", opts.params),
 };
 
+const fbnetSpace: SpaceComponent = {
+  name: "fbnet",
+  description: "HW-NAS-Bench FBNet space: 22 layers x 9 blocks (kernel 3/5, expansion 1/3/6, grouped, skip); points are lists of 22 op ids.",
+  options: z.strictObject({}),
+  create: () => new FbnetSpace(),
+};
+
 /**
  * Every component by kind and name: the CLI and config builder find parts here, so adding a
  * strategy is a new file plus one line below, never a change to the experiment loop.
  */
 export const registry = {
-  spaces: { nb201: nb201Space, declarative: declarativeSpace } as Record<string, SpaceComponent>,
-  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe } as Record<string, StrategyComponent<any>>,
+  spaces: { nb201: nb201Space, declarative: declarativeSpace, fbnet: fbnetSpace } as Record<string, SpaceComponent>,
+  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch } as Record<string, StrategyComponent<any>>,
   schedulers: { fifo } as Record<string, SchedulerComponent>,
-  evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator } as Record<string, EvaluatorComponent>,
+  evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator, hwnas_fbnet: hwnasFbnet } as Record<string, EvaluatorComponent>,
 };
 
 export type ComponentKind = keyof typeof registry;

@@ -10,6 +10,7 @@ import { redactUrl } from "../stores/postgres.js";
 import { registry } from "../registry.js";
 import { fmtDuration, fmtMetrics, fmtNumber, fmtPoint, table, trialsCsv } from "./format.js";
 import { progressReporter } from "./progress.js";
+import { paretoFront } from "../objectives/pareto.js";
 
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 
@@ -111,6 +112,7 @@ export async function statusCommand(name: string, opts: { storage: string; json?
 
 export async function bestCommand(name: string, opts: { storage: string; top: number; json?: boolean }) {
   await withExperiment(name, opts.storage, async (store, id, objectives) => {
+    if (objectives.list.length >= 2) return paretoBest(await store.getTrials(id, { status: ["finished"] }), objectives, opts);
     const top = ranked(await store.getTrials(id, { status: ["finished"] }), objectives).slice(0, opts.top);
     if (opts.json) {
       out(JSON.stringify(top.map((t) => ({ trial: t.number, arch: t.arch, hp: t.hp, metrics: t.metrics, hidden_metrics: t.hidden }))));
@@ -134,6 +136,44 @@ export async function bestCommand(name: string, opts: { storage: string; top: nu
   });
 }
 
+/**
+ * `best` for 2+ objectives: the Pareto front of the finished trials (feasible ones only when any
+ * is feasible; cache hits left out), every objective's value, sorted by the first objective.
+ */
+export function paretoTrials(trials: TrialRecord[], objectives: Objectives): TrialRecord[] {
+  const done = trials.filter((t) => t.status === "finished" && t.metrics && t.cachedFrom === null);
+  const feasible = done.filter((t) => objectives.feasible(t.metrics!));
+  const pool = feasible.length > 0 ? feasible : done;
+  const vecs = pool.map((t) => objectives.list.map((_, i) => objectives.orient(t.metrics!, i)));
+  return paretoFront(vecs)
+    .sort((a, b) => vecs[b][0] - vecs[a][0] || pool[a].number - pool[b].number)
+    .map((i) => pool[i]);
+}
+
+function paretoBest(trials: TrialRecord[], objectives: Objectives, opts: { json?: boolean }) {
+  const front = paretoTrials(trials, objectives);
+  if (opts.json) {
+    out(JSON.stringify(front.map((t) => ({ trial: t.number, arch: t.arch, hp: t.hp, metrics: t.metrics, hidden_metrics: t.hidden, feasible: objectives.feasible(t.metrics!) }))));
+    return;
+  }
+  const keys = objectives.metricsNeeded();
+  const hiddenKeys = [...new Set(front.flatMap((t) => Object.keys(t.hidden ?? {})))];
+  const done = trials.filter((t) => t.status === "finished" && t.cachedFrom === null).length;
+  out(`Pareto front: ${front.length} non-dominated of ${done} finished trials (${objectives.list.map((o) => `${o.direction} ${o.metric}`).join(", ")})`);
+  out(
+    table(
+      ["trial", ...keys, ...hiddenKeys, "arch", "hp"],
+      front.map((t) => [
+        String(t.number),
+        ...keys.map((k) => fmtNumber(t.metrics?.[k])),
+        ...hiddenKeys.map((k) => fmtNumber(t.hidden?.[k])),
+        fmtPoint(t.arch),
+        Object.keys(t.hp).length ? JSON.stringify(t.hp) : "",
+      ]),
+    ),
+  );
+}
+
 export async function trialsCommand(name: string, opts: { storage: string; format: string }) {
   if (opts.format !== "csv" && opts.format !== "json") throw new UserError(`--format must be csv or json, got "${opts.format}"`);
   await withExperiment(name, opts.storage, async (store, id) => {
@@ -153,7 +193,7 @@ export function spacesCommand(opts: { json?: boolean }) {
   const rows = Object.values(registry.spaces).map((c) => {
     let caps = "depends on its params (graph needs exactly one cell)";
     let size = "-";
-    if (c.name === "nb201") {
+    if (c.name === "nb201" || c.name === "fbnet") {
       const s = c.create({}, {});
       caps = capabilitiesOf(s).join(", ");
       size = String(s.size?.() ?? "-");

@@ -7,7 +7,7 @@ import { ConfigError, UserError } from "../core/errors.js";
 import type { Evaluator } from "../core/evaluator.js";
 import { Objectives } from "../core/objectives.js";
 import type { Scheduler } from "../core/scheduler.js";
-import { capabilitiesOf, supports, type SearchSpace } from "../core/space.js";
+import { capabilitiesOf, splitPoint, supports, type SearchSpace } from "../core/space.js";
 import type { Store } from "../core/store.js";
 import type { Strategy } from "../core/strategy.js";
 import { Experiment, type ExperimentEvent, type WarmStart } from "../core/experiment.js";
@@ -84,6 +84,7 @@ export function buildParts(raw: unknown, opts: { file?: string; configDir?: stri
   const problems: Problem[] = [];
 
   const spaceSec = component("spaces", "space", config.space, problems, ["hyperparameters"]);
+  let evaluatorRef: Evaluator | undefined;
   let space = spaceSec && attempt(problems, "space", () => spaceSec.component.create(spaceSec.options, {}) as SearchSpace);
   const hpRaw = (config.space as Record<string, unknown>).hyperparameters;
   if (space && hpRaw !== undefined) {
@@ -108,12 +109,16 @@ export function buildParts(raw: unknown, opts: { file?: string; configDir?: stri
         message: `strategy "${config.strategy.name}" needs the space to support ${missing.join(", ")}; space "${space.name}" supports only ${capabilitiesOf(space).join(", ")}`,
       });
     } else {
-      strategy = attempt(problems, "strategy", () => stratSec.component.create(stratSec.options, { space: space!, objectives, seed }) as Strategy);
+      // The evaluator is built below; cheap metrics (table lookups) reach the strategy through it once it exists.
+      const sp = space;
+      const cheapMetrics = (point: Json) => evaluatorRef?.cheapMetrics?.(splitPoint(sp, point));
+      strategy = attempt(problems, "strategy", () => stratSec.component.create(stratSec.options, { space: sp, objectives, seed, cheapMetrics }) as Strategy);
     }
   }
 
   const evalSec = component("evaluators", "evaluator", config.evaluator, problems);
   const evaluator = evalSec && attempt(problems, "evaluator", () => evalSec.component.create(evalSec.options, { configDir: opts.configDir ?? process.cwd(), seed }) as Evaluator);
+  evaluatorRef = evaluator;
   if (evaluator?.metrics) {
     const known = evaluator.metrics;
     const check = (path: string, metric: string) => {

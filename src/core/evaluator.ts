@@ -53,5 +53,10 @@ export interface Evaluator {
   /** Metric names this evaluator produces, when known in advance (used to check objectives). */
   readonly metrics?: readonly string[];
   run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult>;
+  /**
+   * Optional: metrics known without running the trial (table lookups: latency, params, FLOPs),
+   * or undefined when the point is not one it knows. Lets constraints on them act as filters.
+   */
+  cheapMetrics?(point: { arch: Json; hp: JsonObject }): Metrics | undefined;
   close?(): Promise<void> | void;
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Component } from "../core/component.js";
 import type { EvalContext, EvalResult, Evaluator, FidelitySpec, Metrics, TrialSpec } from "../core/evaluator.js";
 import { Rng } from "../core/rng.js";
+import type { Json, JsonObject } from "../core/json.js";
 import { UserError } from "../core/errors.js";
 import type { EvaluatorContext } from "./context.js";
 import { loadNb201, NB201_COLUMNS, NB201_DATASETS, type Nb201Dataset, type Nb201Table } from "../benchmarks/nb201.js";
@@ -58,6 +59,15 @@ export class Nb201Simulator implements Evaluator {
     // The seed's deviation from its own mean, added to the table's mean: keeps the expectation exact.
     const seedMean = seeds.reduce((a, b) => a + b, 0) / seeds.length;
     return mean + (rng.choice(seeds) - seedMean);
+  }
+
+  /** Params, FLOPs and latencies: table lookups known before a trial runs (undefined for an unknown cell). */
+  cheapMetrics(point: { arch: Json; hp?: JsonObject }): Metrics | undefined {
+    const i = typeof point.arch === "string" ? this.table.indexOf.get(point.arch) : undefined;
+    if (i === undefined) return undefined;
+    const metrics: Metrics = { params_m: this.table.column(this.cols.params)[i], flops_m: this.table.column(this.cols.flops)[i] };
+    for (const d of this.devices) metrics[`latency_ms_${d}`] = this.table.column(`lat_ms_${d}`)[i];
+    return metrics;
   }
 
   async run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult> {

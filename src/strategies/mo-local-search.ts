@@ -1,0 +1,98 @@
+import { z } from "zod";
+import type { Json } from "../core/json.js";
+import { Rng, type RngState } from "../core/rng.js";
+import type { Capability } from "../core/space.js";
+import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
+import type { StrategyComponent } from "./component.js";
+import { bounds, chebyshev, Fresh, loadMember, memberOf, normaliseWeights, rankMembers, saveMember, weightsOption, type MoMember } from "./mo-common.js";
+
+const options = z.strictObject({
+  initial_samples: z.number().int().min(1).default(10).describe("random suggestions before the local search starts"),
+  dedupe_tries: z.number().int().min(0).default(20).describe("re-draw a random point up to this many times when already tried or known infeasible from cheap metrics"),
+  weights: weightsOption,
+});
+export type MoLocalSearchOptions = z.infer<typeof options>;
+
+interface MoLsState {
+  rng: RngState;
+  asked: number;
+  archive: Json[];
+}
+
+/**
+ * Pareto local search (Paquete et al. 2004): keeps the archive of non-dominated results
+ * (constrained rank 0) and suggests an untried neighbour of an archive member (members in random
+ * order; with `weights`, the member closest to the preference first). When every archive member's
+ * neighbourhood is exhausted it restarts from a random point.
+ */
+export class MoLocalSearch implements Strategy {
+  static readonly requires: Capability[] = ["sample", "neighbours"];
+  readonly name = "mo_local_search";
+  private rng: Rng;
+  private asked = 0;
+  private archive: MoMember[] = [];
+  private readonly weights?: number[];
+
+  constructor(
+    private readonly ctx: StrategyContext,
+    private readonly opts: MoLocalSearchOptions,
+  ) {
+    this.weights = normaliseWeights(opts.weights, ctx.objectives, "mo_local_search");
+    this.rng = Rng.derive(ctx.seed, "mo-local-search");
+  }
+
+  ask(n: number, actx: AskContext): Json[] {
+    const space = this.ctx.space;
+    const fresh = new Fresh(this.ctx, actx, this.opts.dedupe_tries);
+    const batch: Json[] = [];
+    for (let i = 0; i < n; i++) {
+      this.asked++;
+      const next = this.asked > this.opts.initial_samples ? this.neighbour(fresh) : undefined;
+      batch.push(next ?? fresh.next(() => space.sample(this.rng)));
+    }
+    return batch;
+  }
+
+  /** An untried, cheap-feasible neighbour of an archive member, or undefined when none is left. */
+  private neighbour(fresh: Fresh): Json | undefined {
+    const order = this.rng.shuffle(this.archive.map((_, i) => i));
+    if (this.weights) {
+      const m = this.ctx.objectives.list.length;
+      const { lo, hi } = bounds(this.archive, m);
+      const d = this.archive.map((x) => chebyshev(x.vec, this.weights!, lo, hi));
+      order.sort((a, b) => (d[a] < d[b] ? -1 : d[a] > d[b] ? 1 : 0));
+    }
+    for (const i of order) {
+      const options = this.ctx.space.neighbours!(this.archive[i].point);
+      this.rng.shuffle(options);
+      for (const p of options) if (fresh.tryAccept(p)) return p;
+    }
+    return undefined;
+  }
+
+  tell(outcome: TrialOutcome): void {
+    const pool = [...this.archive, memberOf(this.ctx.objectives, outcome)];
+    const { rank } = rankMembers(pool);
+    this.archive = pool.filter((_, i) => rank[i] === 0);
+  }
+
+  state(): Json {
+    const s: MoLsState = { rng: this.rng.state(), asked: this.asked, archive: this.archive.map(saveMember) };
+    return s as unknown as Json;
+  }
+
+  restore(state: Json): void {
+    const s = state as unknown as MoLsState;
+    this.rng = new Rng(s.rng);
+    this.asked = s.asked;
+    this.archive = s.archive.map(loadMember);
+  }
+}
+
+export const moLocalSearch: StrategyComponent<MoLocalSearchOptions> = {
+  name: "mo_local_search",
+  description: "Pareto local search: untried neighbours of the non-dominated archive (or of the member nearest a preference vector); random restarts.",
+  requires: MoLocalSearch.requires,
+  options,
+  create: (opts, ctx) => new MoLocalSearch(ctx, opts),
+};

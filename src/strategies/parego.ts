@@ -1,0 +1,133 @@
+import { z } from "zod";
+import type { Json } from "../core/json.js";
+import { Rng, type RngState } from "../core/rng.js";
+import type { Capability } from "../core/space.js";
+import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
+import type { StrategyComponent } from "./component.js";
+import { GpBo, gpBo } from "./gp-bo.js";
+import { bounds, chebyshev, cheapConstraintViolation, loadMember, memberOf, normaliseWeights, saveMember, weightsOption, type MoMember } from "./mo-common.js";
+
+const options = z.strictObject({
+  weights: weightsOption,
+  rho: z.number().min(0).default(0.05).describe("augmentation of the Chebyshev scalarisation: rho * sum of weighted gaps is added to the largest one"),
+  kernel: z.enum(["wl", "hamming"]).optional().describe("GP kernel (as gp_bo): wl when the space has a graph, else hamming"),
+  initial_samples: z.number().int().min(1).default(10).describe("random suggestions before the first model"),
+  candidates: z.number().int().min(1).default(300).describe("candidates (mutations of the best scalarised points plus random samples) scored by EI per ask"),
+  top_k: z.number().int().min(1).default(5).describe("candidates are mutations of the best top_k points under this ask's scalarisation"),
+  max_train: z.number().int().min(2).default(300).describe("observations given to the GP (best half under the scalarisation, then the most recent)"),
+});
+export type ParegoOptions = z.infer<typeof options>;
+
+interface ParegoState {
+  rng: RngState;
+  gp: Json;
+  asked: number;
+  observations: Json[];
+}
+
+/**
+ * ParEGO-style random-scalarisation Bayesian optimisation (Knowles 2006): each ask draws a weight
+ * vector uniformly from the simplex (or uses the fixed preference `weights`), scalarises every
+ * observation by the augmented Chebyshev function of its objectives normalised to the observed
+ * range, and lets the GP of `gp_bo` (WL or Hamming kernel, expected improvement maximised over
+ * mutations of the best points) pick the next points on that scalar. Infeasible or failed trials
+ * get the worst scalar. Points known infeasible from cheap metrics are never suggested.
+ */
+export class Parego implements Strategy {
+  static readonly requires: Capability[] = ["sample", "mutate", "encode"];
+  readonly name = "parego";
+  private rng: Rng;
+  private asked = 0;
+  private observations: MoMember[] = [];
+  private readonly inner: GpBo;
+  private gpState: Json;
+  private readonly weights?: number[];
+
+  constructor(
+    private readonly ctx: StrategyContext,
+    private readonly opts: ParegoOptions,
+  ) {
+    this.weights = normaliseWeights(opts.weights, ctx.objectives, "parego");
+    const gpOpts = gpBo.options.parse({
+      kernel: opts.kernel,
+      initial_samples: opts.initial_samples,
+      candidates: opts.candidates,
+      top_k: opts.top_k,
+      max_train: opts.max_train,
+    });
+    this.inner = new GpBo({ space: ctx.space, objectives: ctx.objectives, seed: ctx.seed }, gpOpts);
+    this.gpState = this.inner.state();
+    this.rng = Rng.derive(ctx.seed, "parego");
+  }
+
+  /** A weight vector uniform on the simplex (normalised exponential draws). */
+  private drawWeights(m: number): number[] {
+    const e = Array.from({ length: m }, () => -Math.log(1 - this.rng.next()));
+    const s = e.reduce((a, b) => a + b, 0);
+    return e.map((x) => x / s);
+  }
+
+  ask(n: number, actx: AskContext): Json[] {
+    const m = this.ctx.objectives.list.length;
+    const w = this.weights ?? this.drawWeights(m);
+    const { lo, hi } = bounds(this.observations, m);
+    const scored = this.observations.map((o) => ({ point: o.point, score: o.violation === 0 ? -chebyshev(o.vec, w, lo, hi, this.opts.rho) : -Infinity }));
+    const finite = (s: number) => (Number.isFinite(s) ? s : null);
+    let keep = scored;
+    if (scored.length > this.opts.max_train) {
+      const best = new Set(
+        scored
+          .map((o, i) => ({ s: o.score, i }))
+          .sort((a, b) => b.s - a.s || b.i - a.i)
+          .slice(0, Math.ceil(this.opts.max_train / 2))
+          .map((e) => e.i),
+      );
+      for (let i = scored.length - 1; i >= 0 && best.size < this.opts.max_train; i--) best.add(i);
+      keep = scored.filter((_, i) => best.has(i));
+    }
+    const gs = this.gpState as { rng: RngState };
+    this.inner.restore({ rng: gs.rng, asked: this.asked, observations: keep.map((o) => ({ point: o.point, score: finite(o.score) })) } as unknown as Json);
+    const lookup = this.ctx.cheapMetrics;
+    const objectives = this.ctx.objectives;
+    const filtered: AskContext =
+      lookup && objectives.constraints.length > 0
+        ? {
+            pending: actx.pending,
+            seen: (p) => {
+              if (actx.seen(p)) return true;
+              const known = lookup(p);
+              return known !== undefined && cheapConstraintViolation(objectives, known) > 0;
+            },
+          }
+        : actx;
+    const batch = this.inner.ask(n, filtered);
+    this.gpState = this.inner.state();
+    this.asked += batch.length;
+    return batch;
+  }
+
+  tell(outcome: TrialOutcome): void {
+    this.observations.push(memberOf(this.ctx.objectives, outcome));
+  }
+
+  state(): Json {
+    const s: ParegoState = { rng: this.rng.state(), gp: { rng: (this.gpState as { rng: RngState }).rng }, asked: this.asked, observations: this.observations.map(saveMember) };
+    return s as unknown as Json;
+  }
+
+  restore(state: Json): void {
+    const s = state as unknown as ParegoState;
+    this.rng = new Rng(s.rng);
+    this.gpState = s.gp;
+    this.asked = s.asked;
+    this.observations = s.observations.map(loadMember);
+  }
+}
+
+export const parego: StrategyComponent<ParegoOptions> = {
+  name: "parego",
+  description: "ParEGO-style BO: a random (or preferred) augmented Chebyshev scalarisation per ask, GP (WL / Hamming kernel) + EI over mutations.",
+  requires: Parego.requires,
+  options,
+  create: (opts, ctx) => new Parego(ctx, opts),
+};
