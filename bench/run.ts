@@ -5,11 +5,12 @@ import { overheadBench } from "./overhead.js";
 // Benchmarks that need the tensor engine are imported on demand, so the others run without libtorch.
 const trainBench = async (argv: string[]) => (await import("./train.js")).trainBench(argv);
 const zeroCostBench = async (argv: string[]) => (await import("./zero-cost.js")).zeroCostBench(argv);
+const predictorsBench = async (argv: string[]) => (await import("./predictors.js")).predictorsBench(argv);
 const policyReuseBench = async (argv: string[]) => (await import("./policy-reuse.js")).policyReuseBench(argv);
 const multiObjectiveBench = async (argv: string[]) => (await import("./multi-objective.js")).multiObjectiveBench(argv);
 const latencyPredictorBench = async (argv: string[]) => (await import("./latency-predictor.js")).latencyPredictorBench(argv);
 
-const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, predictors: predictorsBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;

@@ -27,6 +27,8 @@ import { nsga2 } from "./strategies/nsga2.js";
 import { moRea } from "./strategies/mo-rea.js";
 import { parego } from "./strategies/parego.js";
 import { moLocalSearch } from "./strategies/mo-local-search.js";
+import { bananas } from "./strategies/bananas.js";
+import { predictorEvolution } from "./strategies/predictor-evolution.js";
 import { trainingEvaluator } from "./evaluators/train.js";
 
 export type SpaceComponent = Component<any, Record<string, never>, SearchSpace>;
@@ -60,7 +62,7 @@ const fbnetSpace: SpaceComponent = {
  */
 export const registry = {
   spaces: { nb201: nb201Space, declarative: declarativeSpace, fbnet: fbnetSpace } as Record<string, SpaceComponent>,
-  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch } as Record<string, StrategyComponent<any>>,
+  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, predictor_evolution: predictorEvolution, bananas, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch } as Record<string, StrategyComponent<any>>,
   schedulers: { fifo } as Record<string, SchedulerComponent>,
   evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator, hwnas_fbnet: hwnasFbnet } as Record<string, EvaluatorComponent>,
 };

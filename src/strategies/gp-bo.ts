@@ -8,6 +8,9 @@ import { UserError } from "../core/errors.js";
 import type { StrategyComponent } from "./component.js";
 import { ExponentialKernelFamily, WlFeaturizer, WlKernelFamily, type KernelFamily } from "./gp/kernels.js";
 import { fitBest, logExpectedImprovement, rankWarp, upperConfidenceBound, type GaussianProcess } from "./gp/gp.js";
+import { loadNb201, NB201_DATASETS } from "../benchmarks/nb201.js";
+import { NB201_TABLE_FEATURES, nb201TableFeatures } from "../predictors/features.js";
+import { FeatureKernelFamily } from "../predictors/gp.js";
 
 const options = z.strictObject({
   kernel: z
@@ -55,6 +58,14 @@ const options = z.strictObject({
     .default("rank")
     .describe("rank: model the normal scores of the scores' ranks instead of the scores (robust to outliers such as collapsed architectures)"),
   dedupe_tries: z.number().int().min(1).default(50).describe("random draws tried for a point not yet seen before giving up"),
+  features: z
+    .array(z.enum(NB201_TABLE_FEATURES))
+    .default([])
+    .describe(
+      "ProxyBO (Shen et al. 2023): cheap NAS-Bench-201 table features (params, flops, naswot) as extra surrogate input, through a kernel on them " +
+        "combined with the architecture kernel (or left out) by marginal likelihood. Needs the nb201 space. Default: none",
+    ),
+  features_dataset: z.enum(NB201_DATASETS).default("cifar10").describe("dataset whose params / FLOPs columns the features use"),
 });
 export type GpBoOptions = z.infer<typeof options>;
 
@@ -124,6 +135,15 @@ export class GpBo implements Strategy {
       if (typeof space.encode !== "function") throw new UserError(`gp_bo kernel "hamming" needs a space with an encoding; space "${space.name}" has none.`);
       this.family = new ExponentialKernelFamily() as KernelFamily<unknown>;
       this.featurize = (p) => Float64Array.from(space.encode!(p));
+    }
+    if (opts.features.length > 0) {
+      if (space.name !== "nb201") throw new UserError(`gp_bo features come from the NAS-Bench-201 table and need the nb201 space; space "${space.name}" is not it. Leave features empty.`);
+      const provider = nb201TableFeatures({ dataset: opts.features_dataset, features: opts.features });
+      const scale = tableScaling(provider);
+      const base = this.featurize;
+      // Convex sums (1 - w) k_arch + w k_features, w in {0.2, 0.5}, or k_arch alone ("off"), by marginal likelihood.
+      this.family = new FeatureKernelFamily(this.family, new ExponentialKernelFamily(), [0.2, 0.5], false) as KernelFamily<unknown>;
+      this.featurize = (p) => ({ a: base(p), f: Float64Array.from(provider.features(p), (v, j) => (Number.isFinite(v) ? (v - scale.mean[j]) / scale.sd[j] : 0)) });
     }
     this.rng = Rng.derive(ctx.seed, "gp-bo");
   }
@@ -332,6 +352,21 @@ function append(a: Float64Array, v: number): Float64Array {
   out.set(a);
   out[a.length] = v;
   return out;
+}
+
+/** Mean and standard deviation of each feature over every NB201 cell (NaN left out): a fixed standardisation. */
+function tableScaling(provider: { names: readonly string[]; features(p: Json): number[] }): { mean: number[]; sd: number[] } {
+  const rows = loadNb201().archStrings.map((a) => provider.features(a));
+  const d = provider.names.length;
+  const mean = new Array<number>(d).fill(0);
+  const sd = new Array<number>(d).fill(1);
+  for (let j = 0; j < d; j++) {
+    const xs = rows.map((r) => r[j]).filter((v) => Number.isFinite(v));
+    if (xs.length === 0) continue;
+    mean[j] = xs.reduce((a, b) => a + b, 0) / xs.length;
+    sd[j] = Math.sqrt(xs.reduce((a, b) => a + (b - mean[j]) ** 2, 0) / xs.length) || 1;
+  }
+  return { mean, sd };
 }
 
 export const gpBo: StrategyComponent<GpBoOptions> = {
