@@ -164,3 +164,22 @@ console.log("archsearch-metric: " + JSON.stringify({ valid_acc: 80 + convs }));
   for (const t of finished) assert.equal(t.metrics!.valid_acc, 80 + ((t.arch as string).match(/conv/g) ?? []).length);
   assert.ok(summary.best!.metrics.valid_acc >= 82);
 });
+
+test("huge output and garbage lines do not break a trial: stdout goes to its log, only metric lines count", async () => {
+  const noisy = script(
+    "noisy.mjs",
+    `const line = "garbage \\u0000\\u00ff " + "x".repeat(1000) + "\\n";
+for (let i = 0; i < 20000; i++) process.stdout.write(line);          // about 20 MB
+process.stdout.write("not-archsearch-metric {oops}\\n");
+console.error("y".repeat(5_000_000));                                  // 5 MB of stderr
+console.log('archsearch-metric: {"valid_acc": 77}');
+`,
+  );
+  const ev = evaluator(noisy, { stderr_tail: 500 });
+  const r = await ev.run(spec(9), ctx().ctx);
+  assert.deepEqual(r.metrics, { valid_acc: 77 });
+  const { statSync } = await import("node:fs");
+  const logs = ev.logFiles("cmd test", 9);
+  assert.ok(statSync(logs.out).size > 20_000_000, "stdout kept in full in the log file");
+  assert.ok(statSync(logs.err).size >= 5_000_000);
+});
