@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { NewTrial, Store, TrialRecord } from "../src/core/store.js";
+import { StaleAttemptError } from "../src/core/store.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 import type { JsonObject } from "../src/core/json.js";
 
 /** One isolated place to keep data (a SQLite file, a PostgreSQL schema) that several stores can open. */
@@ -252,5 +255,102 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       await assert.rejects(s.completeTrial(999_999, { status: "finished", metrics: {} }, null), /no trial with id 999999/);
       assert.equal(await s.getTrial(1, 0), undefined);
       assert.deepEqual(await s.getIntermediate(999_999), []);
+    }));
+
+  test(`${kind}: workers claim distinct pending trials atomically, lowest number first`, { timeout: 60_000 }, () =>
+    withFixture(async (open) => {
+      const clients = await Promise.all(Array.from({ length: 3 }, () => open()));
+      const { experiment } = await clients[0].openExperiment("e", {}, "h");
+      await clients[0].addTrials(experiment.id, Array.from({ length: 7 }, (_, i) => trial(i)), null);
+      const claims = (
+        await Promise.all(clients.flatMap((c, ci) => [0, 1, 2].map(() => c.claimTrial!(experiment.id, `w${ci}`))))
+      ).filter((x) => x !== undefined);
+      assert.equal(claims.length, 7, "every pending trial claimed once, the extra claims get nothing");
+      assert.deepEqual(claims.map((c) => c!.trial.number).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6]);
+      assert.ok(claims.every((c) => c!.attempt === 1 && c!.trial.status === "running" && c!.trial.worker!.startsWith("w")));
+      assert.equal(await clients[1].claimTrial!(experiment.id, "late"), undefined);
+      assert.deepEqual((await clients[0].countTrials(experiment.id)).running, 7);
+    }));
+
+  test(`${kind}: a reclaimed attempt is fenced off: its heartbeat, reports, start and completion are rejected`, { timeout: 60_000 }, () =>
+    withFixture(async (open) => {
+      const s = await open();
+      const other = await open();
+      const { experiment } = await s.openExperiment("e", {}, "h");
+      const [t] = await s.addTrials(experiment.id, [trial(0)], { v: 1 });
+      const first = (await s.claimTrial!(experiment.id, "w1"))!;
+      assert.equal(first.trial.id, t.id);
+      await s.startTrial(t.id, { epochs: 1 }, "w1", first.attempt);
+      await s.reportIntermediate(t.id, 1, { acc: 1 }, first.attempt);
+      assert.equal(await s.heartbeat!(t.id, first.attempt), true);
+      assert.deepEqual(await other.reclaimStale!(experiment.id, 60_000, 2), { retried: [], failed: [] }, "a beating trial is not reclaimed");
+      await sleep(60);
+      assert.deepEqual(await other.reclaimStale!(experiment.id, 20, 2), { retried: [0], failed: [] });
+      const requeued = (await s.getTrial(experiment.id, 0))!;
+      assert.equal(requeued.status, "pending");
+      assert.match(requeued.error!, /worker w1 stopped beating during trial 0; retried 0 times/);
+      assert.deepEqual(await s.getIntermediate(t.id), [], "the dead attempt's values are dropped");
+
+      const second = (await other.claimTrial!(experiment.id, "w2"))!;
+      assert.equal(second.trial.number, 0, "a retry keeps its trial number");
+      assert.equal(second.attempt, 2);
+      // The first worker wakes up late: every write of its attempt is refused or ignored.
+      assert.equal(await s.heartbeat!(t.id, first.attempt), false);
+      await s.reportIntermediate(t.id, 5, { acc: 5 }, first.attempt);
+      await assert.rejects(s.startTrial(t.id, { epochs: 1 }, "w1", first.attempt), StaleAttemptError);
+      await assert.rejects(s.completeTrial(t.id, { status: "finished", metrics: { acc: 99 } }, undefined, first.attempt), /stale attempt 1 of trial/);
+      assert.deepEqual(await s.getIntermediate(t.id), []);
+
+      await other.reportIntermediate(t.id, 1, { acc: 2 }, second.attempt);
+      await other.completeTrial(t.id, { status: "finished", metrics: { acc: 3 } }, undefined, second.attempt);
+      await other.completeTrial(t.id, { status: "finished", metrics: { acc: 3 } }, undefined, second.attempt); // a repeated report: no-op
+      await assert.rejects(s.completeTrial(t.id, { status: "failed", metrics: null, error: "late" }, undefined, first.attempt), StaleAttemptError);
+      const done = (await s.getTrial(experiment.id, 0))!;
+      assert.equal(done.status, "finished");
+      assert.deepEqual(done.metrics, { acc: 3 });
+      assert.equal(done.worker, "w2");
+      assert.equal(done.error, null);
+      assert.deepEqual(await s.getIntermediate(t.id), [{ step: 1, metrics: { acc: 2 } }]);
+      assert.deepEqual(await s.loadSearchState(experiment.id), { v: 1 }, "a worker's completion leaves the search state alone");
+      assert.deepEqual((await s.getTrials(experiment.id)).map((x) => x.number), [0], "no second trial appeared");
+    }));
+
+  test(`${kind}: a trial whose worker keeps dying fails after the retry limit with a clear error`, { timeout: 60_000 }, () =>
+    withFixture(async (open) => {
+      const s = await open();
+      const { experiment } = await s.openExperiment("e", {}, "h");
+      await s.addTrials(experiment.id, [trial(0), trial(1)], null);
+      await s.claimTrial!(experiment.id, "w1");
+      await sleep(60);
+      assert.deepEqual(await s.reclaimStale!(experiment.id, 20, 1), { retried: [0], failed: [] });
+      const again = (await s.claimTrial!(experiment.id, "w2"))!;
+      assert.equal(again.trial.number, 0);
+      await sleep(60);
+      assert.deepEqual(await s.reclaimStale!(experiment.id, 20, 1), { retried: [], failed: [0] });
+      const t = (await s.getTrial(experiment.id, 0))!;
+      assert.equal(t.status, "failed");
+      assert.equal(t.error, "worker w2 stopped beating during trial 0; retried 1 times");
+      assert.ok(t.finishedAt !== null);
+      assert.equal((await s.claimTrial!(experiment.id, "w3"))!.trial.number, 1, "a failed trial is never claimed again");
+      assert.equal(await s.claimTrial!(experiment.id, "w3"), undefined);
+    }));
+
+  test(`${kind}: one driver lease holder at a time, released when it is done`, { timeout: 60_000 }, () =>
+    withFixture(async (open) => {
+      const a = await open();
+      const b = await open();
+      const { experiment } = await a.openExperiment("e", {}, "h");
+      let inside = false;
+      const held = await a.withDriverLease!(experiment.id, "a", async () => {
+        inside = true;
+        const tryB = await b.withDriverLease!(experiment.id, "b", async () => "b ran");
+        assert.deepEqual(tryB, { acquired: false });
+        return "a ran";
+      });
+      assert.ok(inside);
+      assert.deepEqual(held, { acquired: true, value: "a ran" });
+      assert.deepEqual(await b.withDriverLease!(experiment.id, "b", async () => 7), { acquired: true, value: 7 });
+      await assert.rejects(a.withDriverLease!(experiment.id, "a", async () => { throw new Error("driver failed"); }), /driver failed/);
+      assert.deepEqual(await b.withDriverLease!(experiment.id, "b", async () => 8), { acquired: true, value: 8 }, "released after an error");
     }));
 }

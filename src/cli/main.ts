@@ -2,11 +2,23 @@
 import { Command, InvalidArgumentError } from "commander";
 import { UserError } from "../core/errors.js";
 import { exportCommand } from "./export.js";
+import { runWorkersCommand, workerCommand } from "./workers.js";
 import { bestCommand, runCommand, spacesCommand, statusCommand, strategiesCommand, trialsCommand } from "./commands.js";
 
 const positiveInt = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+};
+
+const positiveNumber = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
+  return n;
+};
+const nonNegativeInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected an integer >= 0");
   return n;
 };
 
@@ -23,7 +35,25 @@ program
   .option("--storage <storage>", "override the config's storage (SQLite path, :memory: or postgres://user@host:port/db?schema=NAME)")
   .option("--trials <n>", "override budget.trials", positiveInt)
   .option("-q, --quiet", "no progress output")
-  .action((config: string, o) => runCommand(config, o));
+  .option("--workers <n>", "run N local worker processes sharing the experiment (SQLite file or PostgreSQL storage)", positiveInt)
+  .option("--heartbeat <s>", "with --workers: seconds between heartbeats of a running trial (default 2)", positiveNumber)
+  .option("--grace <s>", "with --workers: a trial whose worker is silent this long is retried (default 30)", positiveNumber)
+  .option("--max-retries <n>", "with --workers: retries of a trial whose worker died before it is failed (default 2)", nonNegativeInt)
+  .action((config: string, o) => (o.workers ? runWorkersCommand(config, o) : runCommand(config, o)));
+
+program
+  .command("worker")
+  .description("run one worker of a shared experiment until its budget is done (start any number, on any machines)")
+  .argument("<config>", "config file (every worker uses the same)")
+  .option("--storage <storage>", "override the config's storage (a SQLite file on this machine, or postgres://user@host:port/db?schema=NAME)")
+  .option("--id <name>", "this worker's name in the store (default HOST:PID)")
+  .option("--trials <n>", "override budget.trials", positiveInt)
+  .option("--heartbeat <s>", "seconds between heartbeats of a running trial (default 2)", positiveNumber)
+  .option("--grace <s>", "a trial whose worker is silent this long is retried (default 30)", positiveNumber)
+  .option("--max-retries <n>", "retries of a trial whose worker died before it is failed (default 2)", nonNegativeInt)
+  .option("--json", "print the final result as one JSON line on stdout")
+  .option("-q, --quiet", "no progress output")
+  .action((config: string, o) => workerCommand(config, o));
 
 const storageOpt = ["--storage <storage>", "SQLite store path or postgres:// URL", "archsearch.db"] as const;
 

@@ -223,6 +223,8 @@ export interface RunOptions {
   store?: Store;
   onEvent?: (event: ExperimentEvent) => void;
   signal?: AbortSignal;
+  /** Name of this process in the store's trials (workers). */
+  worker?: string;
 }
 
 /** An experiment ready to run (or resume) from built parts; the caller closes the store. */
@@ -250,6 +252,7 @@ export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}):
     warmStart: parts.warmStart,
     onEvent: opts.onEvent,
     signal: opts.signal,
+    worker: opts.worker,
   });
   return { experiment, store };
 }

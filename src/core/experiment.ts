@@ -6,8 +6,9 @@ import type { SearchSpace } from "./space.js";
 import { pointHash, splitPoint } from "./space.js";
 import type { PreviousExperiment, Strategy } from "./strategy.js";
 import { Objectives } from "./objectives.js";
-import type { ExperimentRecord, Store, TrialCompletion, TrialRecord } from "./store.js";
-import { TERMINAL_STATUSES } from "./store.js";
+import type { ClaimedTrial, ExperimentRecord, Store, TrialCompletion, TrialRecord } from "./store.js";
+import { StaleAttemptError, TERMINAL_STATUSES } from "./store.js";
+import { hostname } from "node:os";
 import { deriveSeed } from "./rng.js";
 import { UserError } from "./errors.js";
 
@@ -90,7 +91,22 @@ export interface ExperimentSummary {
   complete: boolean;
 }
 
+/** Settings of worker mode (`Experiment.runWorker`): many processes sharing one experiment through the store. */
+export interface WorkerOptions {
+  /** Seconds between heartbeats of a running trial (default 2). */
+  heartbeatSeconds?: number;
+  /** A running trial whose heartbeat is older than this is reclaimed (default 30; more than heartbeatSeconds). */
+  graceSeconds?: number;
+  /** Times a reclaimed trial is given back as pending before it is failed (default 2). */
+  maxRetries?: number;
+  /** Milliseconds between looks at the store while there is nothing to claim (default 250). */
+  pollMs?: number;
+}
+
+export const WORKER_DEFAULTS = { heartbeatSeconds: 2, graceSeconds: 30, maxRetries: 2, pollMs: 250 } as const;
+
 class TrialTimeout extends Error {}
+class TrialLost extends Error {}
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -360,6 +376,235 @@ export class Experiment {
       elapsedMs: Date.now() - this.startedAt,
       complete,
     };
+  }
+
+  /**
+   * Worker mode: one of any number of processes sharing this experiment through the store. Each
+   * process claims pending trials (atomically), runs them with heartbeats and completes them with
+   * its attempt number (a late write after its trial was reclaimed is rejected). When there is
+   * nothing to claim, the process that takes the experiment's driver lease restores the latest
+   * search state, tells the strategy the trials finished since, asks it for new trials and stores
+   * them with the new state, so suggestions are never duplicated. budget.trials counts the
+   * store's trials, so the budget is global. Returns once the budget is done (or `signal`).
+   */
+  async runWorker(w: WorkerOptions = {}): Promise<ExperimentSummary> {
+    const o = this.o;
+    const store = o.store;
+    if (!store.claimTrial || !store.heartbeat || !store.reclaimStale || !store.withDriverLease) {
+      throw new UserError("this store cannot run workers (it lacks claimTrial / heartbeat / reclaimStale / withDriverLease); use SQLite or PostgreSQL");
+    }
+    const heartbeatMs = (w.heartbeatSeconds ?? WORKER_DEFAULTS.heartbeatSeconds) * 1000;
+    const graceMs = (w.graceSeconds ?? WORKER_DEFAULTS.graceSeconds) * 1000;
+    const maxRetries = w.maxRetries ?? WORKER_DEFAULTS.maxRetries;
+    const pollMs = w.pollMs ?? WORKER_DEFAULTS.pollMs;
+    if (!(heartbeatMs > 0)) throw new UserError(`worker heartbeat must be > 0 s, got ${heartbeatMs / 1000}`);
+    if (!(graceMs > heartbeatMs)) throw new UserError(`worker grace period (${graceMs / 1000} s) must be longer than the heartbeat interval (${heartbeatMs / 1000} s)`);
+    if (!(Number.isInteger(maxRetries) && maxRetries >= 0)) throw new UserError(`worker max retries must be an integer >= 0, got ${maxRetries}`);
+    const worker = o.worker ?? `${hostname()}:${process.pid}`;
+    this.startedAt = Date.now();
+
+    const config = o.config ?? {};
+    const configHash = o.configHash ?? "";
+    const { experiment, created } = await store.openExperiment(o.name, config, configHash);
+    if (!created && experiment.configHash !== configHash) {
+      const paths = differingPaths(experiment.config, config).filter((p) => !p.startsWith("budget") && !p.startsWith("storage"));
+      throw new UserError(
+        `Experiment "${o.name}" already exists with a different search definition` +
+          (paths.length ? ` (differs in: ${paths.join(", ")})` : "") +
+          `. Every worker must use the experiment's config.`,
+      );
+    }
+    this.experiment = experiment;
+    o.onEvent?.({ type: "opened", experiment, created, done: 0, resumed: 0, progress: this.progress() });
+
+    const budget = o.budget.trials;
+    const concurrency = Math.max(1, o.budget.concurrency ?? 1);
+    const inFlight = new Set<Promise<void>>();
+    let exhausted = false;
+    let lastReclaim = 0;
+    let complete = false;
+    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    try {
+      while (!o.signal?.aborted) {
+        if (Date.now() - lastReclaim >= heartbeatMs) {
+          await store.reclaimStale(experiment.id, graceMs, maxRetries);
+          lastReclaim = Date.now();
+        }
+        const counts = await store.countTrials(experiment.id);
+        const terminal = counts.finished + counts.failed + counts.pruned + counts.paused;
+        const total = terminal + counts.pending + counts.running;
+        this.done = terminal; // progress events show the experiment's count, every worker's trials
+        this.failed = counts.failed;
+        if (o.budget.maxFailures !== undefined && counts.failed > o.budget.maxFailures) {
+          throw new UserError(`Stopped experiment "${o.name}": ${counts.failed} trials failed (max_failures is ${o.budget.maxFailures}). See \`archsearch trials ${o.name}\` for their errors.`);
+        }
+        if (terminal >= budget || (exhausted && counts.pending + counts.running === 0)) {
+          complete = true;
+          break;
+        }
+        while (inFlight.size < concurrency && !o.signal?.aborted) {
+          const claim = await store.claimTrial(experiment.id, worker);
+          if (!claim) break;
+          const p: Promise<void> = this.runClaimed(claim, worker, heartbeatMs).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        }
+        const room = Math.min(concurrency - inFlight.size, budget - total);
+        if (room > 0 && !exhausted && !o.signal?.aborted) {
+          const r = await store.withDriverLease(experiment.id, worker, () => this.drive(room));
+          if (r.acquired) {
+            if (r.value === "exhausted") exhausted = true; // the strategy has nothing more to suggest
+            else if (r.value > 0) continue; // claim what was just added
+          }
+        }
+        await Promise.race([...inFlight, sleep(pollMs)]);
+      }
+    } finally {
+      await Promise.allSettled(inFlight);
+    }
+    // The summary is the experiment's, from the store: every worker's trials.
+    this.done = this.failed = this.costSeconds = 0;
+    this.best = undefined;
+    for (const t of await store.getTrials(experiment.id)) if (TERMINAL_STATUSES.includes(t.status) || t.status === "paused") this.account(t);
+    if (complete) await store.setExperimentStatus(experiment.id, "done");
+    return {
+      experiment: o.name,
+      trials: this.done,
+      failed: this.failed,
+      best: this.best,
+      costSeconds: this.costSeconds,
+      elapsedMs: Date.now() - this.startedAt,
+      complete,
+    };
+  }
+
+  private prepared = false;
+
+  /**
+   * One driver step, under the driver lease: restore the latest state, tell the strategy every
+   * trial that ended since (the state records which were told), ask for up to `room` new trials
+   * and store them with the new state. Returns how many trials were added, or "exhausted" when
+   * the strategy was asked and had nothing more to suggest.
+   */
+  private async drive(room: number): Promise<number | "exhausted"> {
+    const o = this.o;
+    const store = o.store;
+    const id = this.experiment.id;
+    const saved = (await store.loadSearchState(id)) as { strategy: Json; scheduler: Json; warm?: Json[]; told?: number[] } | undefined;
+    if (saved) {
+      o.strategy.restore(saved.strategy);
+      if (saved.scheduler !== null && saved.scheduler !== undefined && o.scheduler.restore) o.scheduler.restore(saved.scheduler);
+      this.warmQueue = saved.warm ?? [];
+    } else if (!this.prepared) {
+      await this.prepareFresh();
+      this.prepared = true;
+    }
+    const told = new Set<number>(saved?.told ?? []);
+    const trials = await store.getTrials(id);
+    for (const t of trials) {
+      if (!TERMINAL_STATUSES.includes(t.status) || told.has(t.number)) continue;
+      const metrics = t.metrics ?? {};
+      o.strategy.tell({ number: t.number, point: t.point, status: t.status as "finished" | "failed" | "pruned", metrics, score: t.status === "finished" ? o.objectives.score(metrics) : -Infinity });
+      told.add(t.number);
+    }
+    const seen = new Set(trials.map((t) => t.archHash));
+    const n = Math.min(room, o.budget.trials - trials.length);
+    const points: Json[] = [];
+    while (points.length < n && this.warmQueue.length > 0) {
+      const p = this.warmQueue.shift()!;
+      if (!seen.has(pointHash(o.space, p))) points.push(p);
+    }
+    if (points.length < n) {
+      const pending = [...trials.filter((t) => !TERMINAL_STATUSES.includes(t.status)).map((t) => t.point), ...points];
+      points.push(...(await o.strategy.ask(n - points.length, { pending, seen: (point) => seen.has(pointHash(o.space, point)) })));
+    }
+    const state = { ...(this.searchState() as JsonObject), told: [...told].sort((a, b) => a - b) };
+    const added = await store.addTrials(
+      id,
+      points.slice(0, Math.max(0, n)).map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
+      state,
+    );
+    return n > 0 && points.length === 0 ? "exhausted" : added.length;
+  }
+
+  /** Runs one claimed trial with heartbeats; a trial reclaimed meanwhile is aborted and its result dropped. */
+  private async runClaimed(claim: ClaimedTrial, worker: string, heartbeatMs: number): Promise<void> {
+    const o = this.o;
+    const store = o.store;
+    const { trial, attempt } = claim;
+    const abort = new AbortController();
+    const beat = setInterval(() => {
+      store.heartbeat!(trial.id, attempt).then(
+        (held) => {
+          if (!held) abort.abort(new TrialLost(`trial ${trial.number} was reclaimed from this worker (attempt ${attempt})`));
+        },
+        () => undefined, // a failed beat: the next one may pass; the grace period covers a few
+      );
+    }, heartbeatMs);
+    try {
+      const fidelity = o.scheduler.onStart(trial);
+      let completion: TrialCompletion;
+      const hit = o.cache === false ? undefined : await store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity);
+      if (hit && hit.number !== trial.number) {
+        completion = { status: "finished", metrics: hit.metrics, hidden: hit.hidden, costSeconds: 0, cachedFrom: hit.number };
+      } else {
+        await store.startTrial(trial.id, fidelity, worker, attempt);
+        const spec: TrialSpec = {
+          experiment: o.name,
+          number: trial.number,
+          point: trial.point,
+          arch: trial.arch,
+          hp: trial.hp,
+          fidelity,
+          seed: deriveSeed(o.seed, "trial", trial.number),
+        };
+        const timeoutS = o.budget.trialTimeoutSeconds;
+        const timer = timeoutS ? setTimeout(() => abort.abort(new TrialTimeout(`trial timed out after ${timeoutS} s`)), timeoutS * 1000) : undefined;
+        let decision = "continue" as Decision;
+        let last: Metrics | null = null;
+        const writes: Promise<void>[] = [];
+        const ctx = {
+          signal: abort.signal,
+          report: (step: number, metrics: Metrics): Decision => {
+            last = metrics;
+            writes.push(store.reportIntermediate(trial.id, step, metrics, attempt));
+            decision = o.scheduler.onReport(trial, step, metrics);
+            return decision;
+          },
+        };
+        try {
+          const result: EvalResult = await raceAbort(o.evaluator.run(spec, ctx), abort.signal);
+          const status = decision === "stop" ? "pruned" : decision === "pause" ? "paused" : "finished";
+          completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: result.costSeconds ?? null };
+        } catch (e) {
+          if (e instanceof TrialLost) return;
+          completion = { status: "failed", metrics: last, error: errorText(e) };
+        } finally {
+          if (timer) clearTimeout(timer);
+        }
+        await Promise.all(writes);
+      }
+      o.scheduler.onEnd?.({ number: trial.number, status: completion.status, metrics: completion.metrics });
+      await store.completeTrial(trial.id, completion, undefined, attempt);
+      const record: TrialRecord = {
+        ...trial,
+        status: completion.status,
+        fidelity,
+        metrics: completion.metrics,
+        hidden: completion.hidden ?? null,
+        costSeconds: completion.costSeconds ?? null,
+        cachedFrom: completion.cachedFrom ?? null,
+        error: completion.error ?? null,
+        worker,
+        finishedAt: Date.now(),
+      };
+      this.account(record);
+      o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
+    } catch (e) {
+      if (e instanceof StaleAttemptError) return; // reclaimed while it ran: another worker owns it now
+      throw e;
+    } finally {
+      clearInterval(beat);
+    }
   }
 
   private async runTrial(trial: TrialRecord): Promise<void> {

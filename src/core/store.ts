@@ -55,6 +55,28 @@ export interface TrialCompletion {
   cachedFrom?: number | null;
 }
 
+/** A write for a trial attempt that is no longer current (the trial was reclaimed and given to another worker). */
+export class StaleAttemptError extends Error {
+  constructor(trialId: number, attempt: number, detail: string) {
+    super(`stale attempt ${attempt} of trial id ${trialId}: ${detail}; the write was rejected`);
+    this.name = "StaleAttemptError";
+  }
+}
+
+/** A pending trial taken by a worker; `attempt` is the fencing token its later writes must carry. */
+export interface ClaimedTrial {
+  trial: TrialRecord;
+  attempt: number;
+}
+
+/** Trials whose worker stopped beating: given back as pending (retried), or failed after the retry limit. */
+export interface ReclaimResult {
+  retried: number[];
+  failed: number[];
+}
+
+export type LeaseResult<T> = { acquired: true; value: T } | { acquired: false };
+
 export interface IntermediateValue {
   step: number;
   metrics: Metrics;
@@ -76,11 +98,36 @@ export interface Store {
   loadSearchState(experimentId: number): Promise<Json | undefined>;
   /** Adds trials with consecutive new numbers and saves the search state, atomically. */
   addTrials(experimentId: number, trials: NewTrial[], searchState: Json): Promise<TrialRecord[]>;
-  startTrial(trialId: number, fidelity: Fidelity, worker: string): Promise<void>;
-  /** Records intermediate metrics; reporting the same step twice overwrites (idempotent). */
-  reportIntermediate(trialId: number, step: number, metrics: Metrics): Promise<void>;
-  /** Records a trial's end and the search state after the strategy was told, atomically. */
-  completeTrial(trialId: number, completion: TrialCompletion, searchState: Json): Promise<void>;
+  /** With `attempt` (a claimed trial), throws StaleAttemptError unless that attempt still holds the trial. */
+  startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number): Promise<void>;
+  /**
+   * Records intermediate metrics; reporting the same step twice overwrites (idempotent). With
+   * `attempt`, a report of an attempt that no longer holds the trial is ignored.
+   */
+  reportIntermediate(trialId: number, step: number, metrics: Metrics, attempt?: number): Promise<void>;
+  /**
+   * Records a trial's end and the search state after the strategy was told, atomically.
+   * `searchState` undefined leaves the stored state alone (workers). With `attempt`, the write is
+   * rejected with StaleAttemptError unless that attempt holds the trial; repeating the completion
+   * of the attempt that already completed it is a no-op (idempotent).
+   */
+  completeTrial(trialId: number, completion: TrialCompletion, searchState: Json | undefined, attempt?: number): Promise<void>;
+
+  // Workers (several processes sharing one experiment). Optional: stores without them cannot run workers.
+  /** Atomically takes the lowest-numbered pending trial: running, attempt + 1, heartbeat now. */
+  claimTrial?(experimentId: number, worker: string): Promise<ClaimedTrial | undefined>;
+  /** Refreshes the heartbeat of a claimed trial; false when `attempt` no longer holds it. */
+  heartbeat?(trialId: number, attempt: number): Promise<boolean>;
+  /**
+   * Running trials whose heartbeat is older than `graceMs`: back to pending while they were
+   * retried fewer than `maxRetries` times, else failed with an error naming the worker.
+   */
+  reclaimStale?(experimentId: number, graceMs: number, maxRetries: number): Promise<ReclaimResult>;
+  /**
+   * Runs `fn` while holding the experiment's driver lease (one holder at a time, released when
+   * `fn` ends or its process dies); `{ acquired: false }` at once when another holder has it.
+   */
+  withDriverLease?<T>(experimentId: number, owner: string, fn: () => Promise<T>): Promise<LeaseResult<T>>;
 
   getTrials(experimentId: number, opts?: { status?: readonly TrialStatus[] }): Promise<TrialRecord[]>;
   getTrial(experimentId: number, number: number): Promise<TrialRecord | undefined>;

@@ -12,7 +12,8 @@ import type {
   TrialRecord,
   TrialStatus,
 } from "../core/store.js";
-import { TRIAL_STATUSES } from "../core/store.js";
+import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
+import type { ClaimedTrial, LeaseResult, ReclaimResult } from "../core/store.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey, metricsFromJson, metricsToJson } from "./common.js";
 
@@ -196,6 +197,10 @@ const MIGRATIONS: ((s: string) => string)[] = [
      value double precision,
      PRIMARY KEY (trial_id, step, name)
    );`,
+  // Workers: an attempt counter (fencing token) and retry count per trial.
+  (s) => `
+   ALTER TABLE ${s}.trials ADD COLUMN attempt integer NOT NULL DEFAULT 0;
+   ALTER TABLE ${s}.trials ADD COLUMN retries integer NOT NULL DEFAULT 0;`,
 ];
 
 /** Number of migrations this version knows: the schema version of a store it creates. */
@@ -295,6 +300,7 @@ export class PostgresStore implements Store {
   /** Errors of idle pooled connections (for example terminated by the server); they are replaced. */
   idleErrors = 0;
   private readonly pool: pg.Pool;
+  private readonly poolSize: number;
   private readonly s: string;
   private readonly onRetry?: (event: RetryEvent) => void;
   private readonly opened: Promise<void>;
@@ -313,10 +319,11 @@ export class PostgresStore implements Store {
     this.applicationName = o.applicationName ?? "archsearch";
     this.retry = { ...DEFAULT_RETRY, ...definedOnly(o.retry ?? {}) };
     this.onRetry = o.onRetry;
+    this.poolSize = o.poolSize ?? 10;
     this.pool = new pg.Pool({
       connectionString: parsed.connectionString,
       application_name: this.applicationName,
-      max: o.poolSize ?? 10,
+      max: this.poolSize,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       allowExitOnIdle: true, // an idle pool does not keep the process alive
@@ -373,7 +380,7 @@ export class PostgresStore implements Store {
   }
 
   private failure(operation: string, e: unknown, attempts: number, transient: boolean): Error {
-    if (e instanceof UserError) return e;
+    if (e instanceof UserError || e instanceof StaleAttemptError) return e;
     const tries = transient ? ` after ${attempts} ${attempts === 1 ? "try" : "tries"}` : "";
     if (operation === "connect") {
       const hint = transient ? "; is the server running and reachable? (retries: retry_attempts / retry_max_delay_ms URL parameters)" : "";
@@ -537,20 +544,91 @@ export class PostgresStore implements Store {
     });
   }
 
-  async startTrial(trialId: number, fidelity: Fidelity, worker: string) {
+  async startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number) {
     await this.opened;
     await this.withRetry("startTrial", async () => {
       const { rows } = await this.pool.query<{ arch_hash: string; hp: JsonObject }>(`SELECT arch_hash, hp FROM ${this.table("trials")} WHERE id = $1`, [trialId]);
       if (rows.length === 0) throw new Error(`no trial with id ${trialId}`);
-      await this.pool.query(
+      const fenced = attempt !== undefined;
+      const res = await this.pool.query(
         `UPDATE ${this.table("trials")} SET status = 'running', fidelity = $2::jsonb, cache_key = $3, worker = $4, started_at = ${NOW_MS}, heartbeat_at = ${NOW_MS}
-         WHERE id = $1`,
-        [trialId, JSON.stringify(fidelity), cacheKey(rows[0].arch_hash, rows[0].hp, fidelity), worker],
+         WHERE id = $1 ${fenced ? "AND attempt = $5 AND status = 'running'" : ""}`,
+        [trialId, JSON.stringify(fidelity), cacheKey(rows[0].arch_hash, rows[0].hp, fidelity), worker, ...(fenced ? [attempt] : [])],
       );
+      if (res.rowCount === 0) throw new StaleAttemptError(trialId, attempt!, "the trial was reclaimed");
     });
   }
 
-  async reportIntermediate(trialId: number, step: number, metrics: Metrics) {
+  async claimTrial(experimentId: number, worker: string): Promise<ClaimedTrial | undefined> {
+    // SKIP LOCKED: concurrent claimers each take a different pending trial without waiting on each other.
+    const { rows } = await this.query<TrialRow & { attempt: number }>(
+      "claimTrial",
+      `UPDATE ${this.table("trials")} SET status = 'running', attempt = attempt + 1, worker = $2, started_at = ${NOW_MS}, heartbeat_at = ${NOW_MS}
+       WHERE id = (SELECT id FROM ${this.table("trials")} WHERE experiment_id = $1 AND status = 'pending' ORDER BY number LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [experimentId, worker],
+    );
+    return rows.length ? { trial: toTrial(rows[0]), attempt: rows[0].attempt } : undefined;
+  }
+
+  async heartbeat(trialId: number, attempt: number): Promise<boolean> {
+    const res = await this.query(
+      "heartbeat",
+      `UPDATE ${this.table("trials")} SET heartbeat_at = ${NOW_MS} WHERE id = $1 AND attempt = $2 AND status = 'running'`,
+      [trialId, attempt],
+    );
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  async reclaimStale(experimentId: number, graceMs: number, maxRetries: number): Promise<ReclaimResult> {
+    return this.transaction("reclaimStale", async (c) => {
+      const { rows } = await c.query<{ id: number; number: number; worker: string | null; retries: number }>(
+        `SELECT id, number, worker, retries FROM ${this.table("trials")} WHERE experiment_id = $1 AND status = 'running'
+           AND COALESCE(heartbeat_at, started_at, created_at) < ${NOW_MS} - $2 ORDER BY number FOR UPDATE SKIP LOCKED`,
+        [experimentId, graceMs],
+      );
+      const out: ReclaimResult = { retried: [], failed: [] };
+      for (const t of rows) {
+        const error = `worker ${t.worker ?? "(unknown)"} stopped beating during trial ${t.number}; retried ${t.retries} times`;
+        if (t.retries < maxRetries) {
+          await c.query(`DELETE FROM ${this.table("trial_values")} WHERE trial_id = $1`, [t.id]);
+          await c.query(`UPDATE ${this.table("trials")} SET status = 'pending', retries = retries + 1, worker = NULL, error = $2, heartbeat_at = NULL WHERE id = $1`, [t.id, error]);
+          out.retried.push(t.number);
+        } else {
+          await c.query(`UPDATE ${this.table("trials")} SET status = 'failed', error = $2, finished_at = ${NOW_MS} WHERE id = $1`, [t.id, error]);
+          out.failed.push(t.number);
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The driver lease is a session advisory lock: the server releases it when the holder's connection ends (process killed included). */
+  async withDriverLease<T>(experimentId: number, _owner: string, fn: () => Promise<T>): Promise<LeaseResult<T>> {
+    await this.opened;
+    if (this.poolSize < 2) throw new UserError(`workers need pool_size >= 2 in storage ${this.url} (the driver lease holds one connection while the others work)`);
+    const key = `archsearch-driver:${this.schema}:${experimentId}`;
+    const { client, done } = await this.withRetry("driverLease", () => this.checkout());
+    let broken = false;
+    try {
+      const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [key]);
+      if (!rows[0].ok) return { acquired: false };
+      try {
+        return { acquired: true, value: await fn() };
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]).catch(() => {
+          broken = true; // a lost connection has released the lock already
+        });
+      }
+    } catch (e) {
+      broken = true;
+      throw e;
+    } finally {
+      done(broken);
+    }
+  }
+
+  async reportIntermediate(trialId: number, step: number, metrics: Metrics, attempt?: number) {
     const names = Object.keys(metrics);
     // One statement: the values (NaN and infinities kept as such) and the heartbeat, idempotent per (trial, step, metric).
     await this.query(
@@ -558,22 +636,30 @@ export class PostgresStore implements Store {
       `WITH up AS (
          INSERT INTO ${this.table("trial_values")} (trial_id, step, name, value)
          SELECT $1, $2, u.name, u.value FROM unnest($3::text[], $4::float8[]) AS u(name, value)
+         ${attempt === undefined ? "" : `WHERE EXISTS (SELECT 1 FROM ${this.table("trials")} WHERE id = $1 AND attempt = $5::integer AND status = 'running')`}
          ON CONFLICT (trial_id, step, name) DO UPDATE SET value = EXCLUDED.value
          RETURNING 1
        )
-       UPDATE ${this.table("trials")} SET heartbeat_at = ${NOW_MS} WHERE id = $1`,
-      [trialId, step, names, names.map((n) => String(metrics[n]))],
+       UPDATE ${this.table("trials")} SET heartbeat_at = ${NOW_MS} WHERE id = $1 ${attempt === undefined ? "" : "AND attempt = $5::integer AND status = 'running'"}`,
+      [trialId, step, names, names.map((n) => String(metrics[n])), ...(attempt === undefined ? [] : [attempt])],
     );
   }
 
-  async completeTrial(trialId: number, c: TrialCompletion, searchState: Json) {
+  async completeTrial(trialId: number, c: TrialCompletion, searchState: Json | undefined, attempt?: number) {
     await this.transaction("completeTrial", async (db) => {
-      const { rows } = await db.query<{ experiment_id: number; arch_hash: string; hp: JsonObject; fidelity: Fidelity | null }>(
-        `SELECT experiment_id, arch_hash, hp, fidelity FROM ${this.table("trials")} WHERE id = $1 FOR UPDATE`,
+      const { rows } = await db.query<{ experiment_id: number; arch_hash: string; hp: JsonObject; fidelity: Fidelity | null; status: TrialStatus; attempt: number }>(
+        `SELECT experiment_id, arch_hash, hp, fidelity, status, attempt FROM ${this.table("trials")} WHERE id = $1 FOR UPDATE`,
         [trialId],
       );
       if (rows.length === 0) throw new Error(`no trial with id ${trialId}`);
       const row = rows[0];
+      if (attempt !== undefined) {
+        if (row.attempt !== attempt) throw new StaleAttemptError(trialId, attempt, `the trial was reclaimed (now attempt ${row.attempt}, ${row.status})`);
+        if (row.status !== "running") {
+          if (["finished", "failed", "pruned", "paused"].includes(row.status)) return; // this attempt's result is stored already (a retried commit)
+          throw new StaleAttemptError(trialId, attempt, `the trial is ${row.status}`);
+        }
+      }
       let fidelity = row.fidelity;
       if (c.cachedFrom != null) {
         const src = await db.query<{ fidelity: Fidelity | null }>(
@@ -597,6 +683,7 @@ export class PostgresStore implements Store {
           fidelity ? cacheKey(row.arch_hash, row.hp, fidelity) : null,
         ],
       );
+      if (searchState === undefined) return;
       await db.query(`UPDATE ${this.table("experiments")} SET search_state = $2::json, updated_at = ${NOW_MS} WHERE id = $1`, [
         row.experiment_id,
         JSON.stringify(searchState),

@@ -14,7 +14,8 @@ import type {
   TrialRecord,
   TrialStatus,
 } from "../core/store.js";
-import { TRIAL_STATUSES } from "../core/store.js";
+import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
+import type { ClaimedTrial, LeaseResult, ReclaimResult } from "../core/store.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey } from "./common.js";
 
@@ -62,7 +63,15 @@ const MIGRATIONS: string[] = [
      value REAL,
      PRIMARY KEY (trial_id, step, name)
    );`,
+  // Workers: an attempt counter (fencing token) and retry count per trial, a driver lease per experiment.
+  `ALTER TABLE trials ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE trials ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE experiments ADD COLUMN driver TEXT;
+   ALTER TABLE experiments ADD COLUMN driver_until INTEGER;`,
 ];
+
+/** How long a SQLite driver lease lasts without being released (its holder died). */
+export const SQLITE_DRIVER_LEASE_MS = 30_000;
 
 interface TrialRow {
   id: number;
@@ -239,30 +248,46 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async startTrial(trialId: number, fidelity: Fidelity, worker: string) {
-    const row = this.db.prepare("SELECT arch_hash, hp FROM trials WHERE id = ?").get(trialId) as { arch_hash: string; hp: string };
+  async startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number) {
+    const row = this.db.prepare("SELECT arch_hash, hp FROM trials WHERE id = ?").get(trialId) as { arch_hash: string; hp: string } | undefined;
+    if (!row) throw new Error(`no trial with id ${trialId}`);
     const now = Date.now();
-    this.db
-      .prepare("UPDATE trials SET status = 'running', fidelity = ?, cache_key = ?, worker = ?, started_at = ?, heartbeat_at = ? WHERE id = ?")
-      .run(stableStringify(fidelity), cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity), worker, now, now, trialId);
+    const fence = attempt === undefined ? "" : " AND attempt = ? AND status = 'running'";
+    const changed = this.db
+      .prepare(`UPDATE trials SET status = 'running', fidelity = ?, cache_key = ?, worker = ?, started_at = ?, heartbeat_at = ? WHERE id = ?${fence}`)
+      .run(stableStringify(fidelity), cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity), worker, now, now, trialId, ...(attempt === undefined ? [] : [attempt])).changes;
+    if (changed === 0) throw new StaleAttemptError(trialId, attempt!, "the trial was reclaimed");
   }
 
-  async reportIntermediate(trialId: number, step: number, metrics: Metrics) {
+  /** Whether `attempt` still holds a running trial. */
+  private holds(trialId: number, attempt: number): boolean {
+    return this.db.prepare("SELECT 1 FROM trials WHERE id = ? AND attempt = ? AND status = 'running'").get(trialId, attempt) !== undefined;
+  }
+
+  async reportIntermediate(trialId: number, step: number, metrics: Metrics, attempt?: number) {
     const upsert = this.db.prepare(
       "INSERT INTO trial_values (trial_id, step, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (trial_id, step, name) DO UPDATE SET value = excluded.value",
     );
     this.db.transaction(() => {
+      if (attempt !== undefined && !this.holds(trialId, attempt)) return; // a late report of a reclaimed attempt
       for (const [name, value] of Object.entries(metrics)) upsert.run(trialId, step, name, Number.isNaN(value) ? null : value);
       this.db.prepare("UPDATE trials SET heartbeat_at = ? WHERE id = ?").run(Date.now(), trialId);
     }).immediate();
   }
 
-  async completeTrial(trialId: number, c: TrialCompletion, searchState: Json) {
+  async completeTrial(trialId: number, c: TrialCompletion, searchState: Json | undefined, attempt?: number) {
     this.db.transaction(() => {
-      const row = this.db.prepare("SELECT experiment_id, arch_hash, hp, fidelity FROM trials WHERE id = ?").get(trialId) as
-        | { experiment_id: number; arch_hash: string; hp: string; fidelity: string | null }
+      const row = this.db.prepare("SELECT experiment_id, arch_hash, hp, fidelity, status, attempt FROM trials WHERE id = ?").get(trialId) as
+        | { experiment_id: number; arch_hash: string; hp: string; fidelity: string | null; status: TrialStatus; attempt: number }
         | undefined;
       if (!row) throw new Error(`no trial with id ${trialId}`);
+      if (attempt !== undefined) {
+        if (row.attempt !== attempt) throw new StaleAttemptError(trialId, attempt, `the trial was reclaimed (now attempt ${row.attempt}, ${row.status})`);
+        if (row.status !== "running") {
+          if (["finished", "failed", "pruned", "paused"].includes(row.status)) return; // this attempt's result is stored already
+          throw new StaleAttemptError(trialId, attempt, `the trial is ${row.status}`);
+        }
+      }
       const fidelity = c.cachedFrom != null ? this.fidelityOf(row.experiment_id, c.cachedFrom) : parse<Fidelity>(row.fidelity);
       this.db
         .prepare(
@@ -281,8 +306,65 @@ export class SqliteStore implements Store {
           Date.now(),
           trialId,
         );
-      this.saveState(row.experiment_id, searchState);
+      if (searchState !== undefined) this.saveState(row.experiment_id, searchState);
     }).immediate();
+  }
+
+  async claimTrial(experimentId: number, worker: string): Promise<ClaimedTrial | undefined> {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      const r = this.db
+        .prepare(
+          `UPDATE trials SET status = 'running', attempt = attempt + 1, worker = ?, started_at = ?, heartbeat_at = ?
+           WHERE id = (SELECT id FROM trials WHERE experiment_id = ? AND status = 'pending' ORDER BY number LIMIT 1) RETURNING *`,
+        )
+        .get(worker, now, now, experimentId) as (TrialRow & { attempt: number }) | undefined;
+      return r ? { trial: toTrial(r), attempt: r.attempt } : undefined;
+    }).immediate();
+  }
+
+  async heartbeat(trialId: number, attempt: number): Promise<boolean> {
+    return (
+      this.db.prepare("UPDATE trials SET heartbeat_at = ? WHERE id = ? AND attempt = ? AND status = 'running'").run(Date.now(), trialId, attempt).changes > 0
+    );
+  }
+
+  async reclaimStale(experimentId: number, graceMs: number, maxRetries: number): Promise<ReclaimResult> {
+    return this.db.transaction(() => {
+      const now = Date.now();
+      const stale = this.db
+        .prepare(
+          `SELECT id, number, worker, retries FROM trials WHERE experiment_id = ? AND status = 'running'
+             AND COALESCE(heartbeat_at, started_at, created_at) < ? ORDER BY number`,
+        )
+        .all(experimentId, now - graceMs) as { id: number; number: number; worker: string | null; retries: number }[];
+      const out: ReclaimResult = { retried: [], failed: [] };
+      for (const t of stale) {
+        const error = `worker ${t.worker ?? "(unknown)"} stopped beating during trial ${t.number}; retried ${t.retries} times`;
+        if (t.retries < maxRetries) {
+          this.db.prepare("DELETE FROM trial_values WHERE trial_id = ?").run(t.id);
+          this.db.prepare("UPDATE trials SET status = 'pending', retries = retries + 1, worker = NULL, error = ?, heartbeat_at = NULL WHERE id = ?").run(error, t.id);
+          out.retried.push(t.number);
+        } else {
+          this.db.prepare("UPDATE trials SET status = 'failed', error = ?, finished_at = ? WHERE id = ?").run(error, now, t.id);
+          out.failed.push(t.number);
+        }
+      }
+      return out;
+    }).immediate();
+  }
+
+  async withDriverLease<T>(experimentId: number, owner: string, fn: () => Promise<T>): Promise<LeaseResult<T>> {
+    const now = Date.now();
+    const got = this.db
+      .prepare("UPDATE experiments SET driver = ?, driver_until = ? WHERE id = ? AND (driver IS NULL OR driver_until < ? OR driver = ?)")
+      .run(owner, now + SQLITE_DRIVER_LEASE_MS, experimentId, now, owner).changes;
+    if (got === 0) return { acquired: false };
+    try {
+      return { acquired: true, value: await fn() };
+    } finally {
+      if (this.db.open) this.db.prepare("UPDATE experiments SET driver = NULL, driver_until = NULL WHERE id = ? AND driver = ?").run(experimentId, owner);
+    }
   }
 
   private fidelityOf(experimentId: number, number: number): Fidelity | null {

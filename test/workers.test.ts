@@ -1,0 +1,88 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stableStringify } from "../src/core/json.js";
+import type { Store } from "../src/core/store.js";
+import { SqliteStore } from "../src/stores/sqlite.js";
+import { PostgresStore } from "../src/stores/postgres.js";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+
+const PG_URL = process.env.ARCHSEARCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
+import type { Evaluator } from "../src/core/evaluator.js";
+import { nb201Experiment, simulator } from "./helpers.js";
+
+/** The simulator with a short sleep, so that trials of different workers overlap. */
+const slowSim: Evaluator = {
+  name: "slow-sim",
+  fidelity: simulator.fidelity,
+  run: async (spec, ctx) => {
+    await new Promise((r) => setTimeout(r, 15));
+    return simulator.run(spec, ctx);
+  },
+};
+
+const BUDGET = 30;
+
+/** Three workers (each its own store connection, as separate processes would have) share one experiment. */
+async function threeWorkers(open: () => Store) {
+  const stores = [open(), open(), open()];
+  try {
+    const summaries = await Promise.all(
+      stores.map((s, i) =>
+        nb201Experiment("rea", 5, BUDGET, s, { worker: `w${i}`, evaluator: slowSim, budget: { trials: BUDGET, concurrency: 2 } }).runWorker({ heartbeatSeconds: 0.2, graceSeconds: 5, pollMs: 20 }),
+      ),
+    );
+    for (const s of summaries) {
+      assert.equal(s.complete, true);
+      assert.equal(s.trials, BUDGET, "each worker reports the experiment's totals, read from the store");
+    }
+    const exp = (await stores[0].getExperiment("nb201-rea"))!;
+    assert.equal(exp.status, "done");
+    const trials = await stores[0].getTrials(exp.id);
+    assert.deepEqual(trials.map((t) => t.number), Array.from({ length: BUDGET }, (_, i) => i), "exactly the budget, numbers never repeated");
+    assert.ok(trials.every((t) => t.status === "finished" && t.metrics && typeof t.metrics.valid_acc === "number"));
+    assert.equal(new Set(trials.map((t) => stableStringify(t.point))).size, BUDGET, "no suggestion handed out twice");
+    const workers = new Set(trials.map((t) => t.worker));
+    assert.ok(workers.size >= 2, `the work was shared (workers: ${[...workers].join(", ")})`);
+    const state = (await stores[0].loadSearchState(exp.id)) as { told: number[] };
+    assert.ok(state.told.length >= BUDGET - 6, "the strategy was told the finished trials (all but the last asks' worth)");
+    assert.equal(new Set(state.told).size, state.told.length, "no trial told twice");
+  } finally {
+    for (const s of stores) await s.close();
+  }
+}
+
+test("workers: three workers on one SQLite file finish exactly the budget, no duplicate suggestion", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-workers-"));
+  try {
+    await threeWorkers(() => new SqliteStore(join(dir, "w.db")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("workers: three workers on one PostgreSQL schema finish exactly the budget, no duplicate suggestion", { timeout: 120_000 }, async () => {
+  const schema = `archsearch_w${process.pid}_${randomBytes(3).toString("hex")}`;
+  const u = new URL(PG_URL);
+  u.searchParams.set("schema", schema);
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect(); // fails (not skips) when PostgreSQL is unreachable
+  try {
+    await threeWorkers(() => new PostgresStore(u.toString(), { poolSize: 3 }));
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  }
+});
+
+test("workers: a store without worker support is refused clearly; bad settings are refused", async () => {
+  const s = new SqliteStore(":memory:");
+  const bare: Store = { ...Object.fromEntries(Object.getOwnPropertyNames(SqliteStore.prototype).map((k) => [k, (s as never)[k]])) } as never;
+  delete (bare as Partial<Store>).claimTrial;
+  await assert.rejects(nb201Experiment("random", 1, 3, bare).runWorker(), /this store cannot run workers/);
+  await assert.rejects(nb201Experiment("random", 1, 3, s).runWorker({ heartbeatSeconds: 5, graceSeconds: 5 }), /grace period \(5 s\) must be longer than the heartbeat interval \(5 s\)/);
+  await s.close();
+});
