@@ -15,6 +15,9 @@ import { localSearch } from "./strategies/local-search.js";
 import { simulatedAnnealing } from "./strategies/simulated-annealing.js";
 import { adaptiveEvolution } from "./strategies/adaptive-evolution.js";
 import { fifo } from "./schedulers/fifo.js";
+import { medianStop } from "./schedulers/median-stop.js";
+import { asha } from "./schedulers/asha.js";
+import { hyperband } from "./schedulers/hyperband.js";
 import { nb201Simulator } from "./evaluators/nb201-simulator.js";
 import { moduleEvaluator } from "./evaluators/module.js";
 import { commandEvaluator } from "./evaluators/command.js";
@@ -63,7 +66,7 @@ const fbnetSpace: SpaceComponent = {
 export const registry = {
   spaces: { nb201: nb201Space, declarative: declarativeSpace, fbnet: fbnetSpace } as Record<string, SpaceComponent>,
   strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, predictor_evolution: predictorEvolution, bananas, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch } as Record<string, StrategyComponent<any>>,
-  schedulers: { fifo } as Record<string, SchedulerComponent>,
+  schedulers: { fifo, median_stop: medianStop, asha, hyperband } as Record<string, SchedulerComponent>,
   evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator, hwnas_fbnet: hwnasFbnet } as Record<string, EvaluatorComponent>,
 };
 

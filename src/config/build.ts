@@ -132,7 +132,7 @@ export function buildParts(raw: unknown, opts: { file?: string; configDir?: stri
   }
 
   const schedSec = component("schedulers", "scheduler", config.scheduler, problems);
-  const scheduler = schedSec && evaluator && attempt(problems, "scheduler", () => schedSec.component.create(schedSec.options, { fidelity: evaluator.fidelity, seed }) as Scheduler);
+  const scheduler = schedSec && evaluator && attempt(problems, "scheduler", () => schedSec.component.create(schedSec.options, { fidelity: evaluator.fidelity, seed, objectives }) as Scheduler);
 
   const warmStart = space && config.warm_start ? warmStartOf(config.warm_start, space, opts.configDir ?? process.cwd(), problems) : undefined;
 

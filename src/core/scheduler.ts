@@ -1,5 +1,6 @@
 import type { Json } from "./json.js";
 import type { FidelitySpec, Metrics } from "./evaluator.js";
+import type { Objectives } from "./objectives.js";
 
 /** Answer to an intermediate result: keep training, pause (may be promoted later), or stop now. */
 export type Decision = "continue" | "pause" | "stop";
@@ -11,6 +12,8 @@ export interface SchedulerContext {
   /** The evaluator's fidelity range, if it has one. */
   fidelity?: FidelitySpec;
   seed: number;
+  /** The experiment's objectives, so that a scheduler knows which metric to compare and in which direction. */
+  objectives?: Objectives;
 }
 
 /** Decides how much budget a running trial gets (syne-tune's split: the strategy picks, the scheduler allocates). */
