@@ -169,6 +169,24 @@ function smallNet() {
   return new E.Sequential(new E.Conv2d(3, 8, 3, { padding: 1 }), new E.BatchNorm2d(8), E.ReLU(), E.GlobalAvgPool(), new E.Linear(8, 4));
 }
 
+test("disposing an optimiser drops its state and its hold on the parameters; it cannot step afterwards", { skip }, async () => {
+  const { native } = await import("../src/engine/native.js");
+  const p = E.randn([64, 64]).keep().requiresGrad();
+  const before = native().UseCount(p.h)[0] as number;
+  const opt = E.adam([p], { lr: 0.01 });
+  E.tidy(() => {
+    opt.zeroGrad();
+    p.square().sum().backward();
+    opt.step(); // creates the Adam moments
+  });
+  const held = native().UseCount(p.h)[0] as number;
+  assert.ok(held > before, `the optimiser holds the parameter (${before} -> ${held})`);
+  opt.dispose();
+  assert.equal(native().UseCount(p.h)[0], before);
+  assert.throws(() => opt.step(), /this optimiser was disposed/);
+  p.dispose();
+});
+
 test("modules: a small CNN learns a separable task; train/eval; state dict save and load", { skip }, () => {
   E.manualSeed(1);
   const net = smallNet();

@@ -13,6 +13,7 @@ export interface NativeOptimizer {
   step(): void;
   zeroGrad(): void;
   setLr(lr: number): void;
+  dispose(): void;
 }
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type NativeBinding = Record<string, (...args: any[]) => any> & {

@@ -30,6 +30,10 @@ export class Optimizer {
   zeroGrad(): void {
     this.o.zeroGrad();
   }
+  /** Frees the optimiser's state (momentum buffers, Adam moments) now instead of at garbage collection; it cannot step afterwards. */
+  dispose(): void {
+    this.o.dispose();
+  }
   get learningRate(): number {
     return this.lr;
   }

@@ -189,6 +189,7 @@ export class NeuralPredictor implements Predictor {
     } finally {
       X.dispose();
       Y.dispose();
+      opt.dispose(); // Adam moments: freed now, not at the next garbage collection
     }
     net.eval();
   }

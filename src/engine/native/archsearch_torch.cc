@@ -470,6 +470,7 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
       InstanceMethod("step", &OptimWrap::Step),
       InstanceMethod("zeroGrad", &OptimWrap::ZeroGradAll),
       InstanceMethod("setLr", &OptimWrap::SetLr),
+      InstanceMethod("dispose", &OptimWrap::Dispose),
     });
     constructor = Napi::Persistent(fn);
     constructor.SuppressDestruct();
@@ -505,14 +506,23 @@ class OptimWrap : public Napi::ObjectWrap<OptimWrap> {
     });
   }
 
+  torch::optim::Optimizer& Live() {
+    if (!opt) throw std::runtime_error("this optimiser was disposed");
+    return *opt;
+  }
   Napi::Value Step(const Napi::CallbackInfo& info) {
-    return Guard(info, [&]() -> Napi::Value { opt->step(); return info.Env().Undefined(); });
+    return Guard(info, [&]() -> Napi::Value { Live().step(); return info.Env().Undefined(); });
   }
   Napi::Value ZeroGradAll(const Napi::CallbackInfo& info) {
-    return Guard(info, [&]() -> Napi::Value { opt->zero_grad(); return info.Env().Undefined(); });
+    return Guard(info, [&]() -> Napi::Value { Live().zero_grad(); return info.Env().Undefined(); });
+  }
+  // Frees the optimiser's state (momentum / Adam moments) and its references to the parameters now.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    return Guard(info, [&]() -> Napi::Value { opt.reset(); return info.Env().Undefined(); });
   }
   Napi::Value SetLr(const Napi::CallbackInfo& info) {
     return Guard(info, [&]() -> Napi::Value {
+      Live();
       double lr = Num(info[0]);
       for (auto& g : opt->param_groups()) g.options().set_lr(lr);
       return info.Env().Undefined();
