@@ -367,15 +367,7 @@ export class Experiment {
     await Promise.all(inFlight);
     const complete = this.done >= o.budget.trials || (exhausted && queue.length === 0);
     if (complete) await store.setExperimentStatus(experiment.id, "done");
-    return {
-      experiment: o.name,
-      trials: this.done,
-      failed: this.failed,
-      best: this.best,
-      costSeconds: this.costSeconds,
-      elapsedMs: Date.now() - this.startedAt,
-      complete,
-    };
+    return this.summary(complete);
   }
 
   /**
@@ -466,8 +458,12 @@ export class Experiment {
     this.best = undefined;
     for (const t of await store.getTrials(experiment.id)) if (TERMINAL_STATUSES.includes(t.status) || t.status === "paused") this.account(t);
     if (complete) await store.setExperimentStatus(experiment.id, "done");
+    return this.summary(complete);
+  }
+
+  private summary(complete: boolean): ExperimentSummary {
     return {
-      experiment: o.name,
+      experiment: this.o.name,
       trials: this.done,
       failed: this.failed,
       best: this.best,

@@ -9,6 +9,7 @@ import type { Predictor } from "../predictors/predictor.js";
 import { predictors } from "../predictors/registry.js";
 import { EnsemblePredictor } from "../predictors/ensemble.js";
 import { native } from "../engine/native.js";
+import { keepBestAndRecent } from "./observations.js";
 
 const options = z.strictObject({
   initial_samples: z.number().int().min(2).default(10).describe("random suggestions before the first model"),
@@ -121,18 +122,7 @@ export class Bananas implements Strategy {
 
   /** Keeps at most max_train observations: the best half and the most recent, in arrival order (bounds fit time and state size). */
   private prune(): void {
-    const max = this.opts.max_train;
-    const obs = this.observations;
-    if (obs.length <= max) return;
-    const keep = new Set(
-      obs
-        .map((o, i) => ({ s: o.score, i }))
-        .sort((a, b) => b.s - a.s || b.i - a.i)
-        .slice(0, Math.ceil(max / 2))
-        .map((e) => e.i),
-    );
-    for (let i = obs.length - 1; i >= 0 && keep.size < max; i--) keep.add(i);
-    this.observations = obs.filter((_, i) => keep.has(i));
+    this.observations = keepBestAndRecent(this.observations, this.opts.max_train);
   }
 
   /** Fits the model when enough new results arrived; returns it, or undefined when there is nothing to learn from yet. */

@@ -11,6 +11,7 @@ import { fitBest, logExpectedImprovement, rankWarp, upperConfidenceBound, type G
 import { loadNb201, NB201_DATASETS } from "../benchmarks/nb201.js";
 import { NB201_TABLE_FEATURES, nb201TableFeatures } from "../predictors/features.js";
 import { FeatureKernelFamily } from "../predictors/gp.js";
+import { keepBestAndRecent } from "./observations.js";
 
 const options = z.strictObject({
   kernel: z
@@ -260,17 +261,7 @@ export class GpBo implements Strategy {
 
   /** Keeps the best half of max_train and the most recent for the rest, in arrival order. */
   private prune(): void {
-    const max = this.opts.max_train;
-    const obs = this.observations;
-    const keep = new Set<number>(
-      obs
-        .map((o, i) => ({ s: o.score, i }))
-        .sort((a, b) => b.s - a.s || b.i - a.i)
-        .slice(0, Math.ceil(max / 2))
-        .map((e) => e.i),
-    );
-    for (let i = obs.length - 1; i >= 0 && keep.size < max; i--) keep.add(i);
-    this.observations = obs.filter((_, i) => keep.has(i));
+    this.observations = keepBestAndRecent(this.observations, this.opts.max_train);
     const live = new Set(this.observations.map((o) => stableStringify(o.point)));
     for (const key of this.featureCache.keys()) if (!live.has(key)) this.featureCache.delete(key);
   }

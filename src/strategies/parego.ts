@@ -6,6 +6,7 @@ import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../cor
 import type { StrategyComponent } from "./component.js";
 import { GpBo, gpBo } from "./gp-bo.js";
 import { bounds, chebyshev, cheapConstraintViolation, loadMember, memberOf, normaliseWeights, saveMember, weightsOption, type MoMember } from "./mo-common.js";
+import { keepBestAndRecent } from "./observations.js";
 
 const options = z.strictObject({
   weights: weightsOption,
@@ -73,18 +74,7 @@ export class Parego implements Strategy {
     const { lo, hi } = bounds(this.observations, m);
     const scored = this.observations.map((o) => ({ point: o.point, score: o.violation === 0 ? -chebyshev(o.vec, w, lo, hi, this.opts.rho) : -Infinity }));
     const finite = (s: number) => (Number.isFinite(s) ? s : null);
-    let keep = scored;
-    if (scored.length > this.opts.max_train) {
-      const best = new Set(
-        scored
-          .map((o, i) => ({ s: o.score, i }))
-          .sort((a, b) => b.s - a.s || b.i - a.i)
-          .slice(0, Math.ceil(this.opts.max_train / 2))
-          .map((e) => e.i),
-      );
-      for (let i = scored.length - 1; i >= 0 && best.size < this.opts.max_train; i--) best.add(i);
-      keep = scored.filter((_, i) => best.has(i));
-    }
+    const keep = keepBestAndRecent(scored, this.opts.max_train);
     const gs = this.gpState as { rng: RngState };
     this.inner.restore({ rng: gs.rng, asked: this.asked, observations: keep.map((o) => ({ point: o.point, score: finite(o.score) })) } as unknown as Json);
     const lookup = this.ctx.cheapMetrics;

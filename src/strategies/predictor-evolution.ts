@@ -7,6 +7,7 @@ import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../cor
 import type { StrategyComponent } from "./component.js";
 import type { Predictor } from "../predictors/predictor.js";
 import { predictors } from "../predictors/registry.js";
+import { keepBestAndRecent } from "./observations.js";
 
 const options = z.strictObject({
   predictor: z.string().default("gp").describe("registry name of the predictor that screens the offspring (src/predictors/registry.ts)"),
@@ -186,17 +187,7 @@ export class PredictorEvolution implements Strategy {
 
   /** Keeps the best half of max_train and the most recent for the rest, in arrival order. */
   private prune(): void {
-    const max = this.opts.max_train;
-    const obs = this.observations;
-    const keep = new Set<number>(
-      obs
-        .map((o, i) => ({ s: o.score, i }))
-        .sort((a, b) => b.s - a.s || b.i - a.i)
-        .slice(0, Math.ceil(max / 2))
-        .map((e) => e.i),
-    );
-    for (let i = obs.length - 1; i >= 0 && keep.size < max; i--) keep.add(i);
-    this.observations = obs.filter((_, i) => keep.has(i));
+    this.observations = keepBestAndRecent(this.observations, this.opts.max_train);
   }
 
   state(): Json {
