@@ -8,9 +8,10 @@ const zeroCostBench = async (argv: string[]) => (await import("./zero-cost.js"))
 const predictorsBench = async (argv: string[]) => (await import("./predictors.js")).predictorsBench(argv);
 const policyReuseBench = async (argv: string[]) => (await import("./policy-reuse.js")).policyReuseBench(argv);
 const multiObjectiveBench = async (argv: string[]) => (await import("./multi-objective.js")).multiObjectiveBench(argv);
+const multiFidelityBench = async (argv: string[]) => (await import("./multi-fidelity.js")).multiFidelityBench(argv);
 const latencyPredictorBench = async (argv: string[]) => (await import("./latency-predictor.js")).latencyPredictorBench(argv);
 
-const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, predictors: predictorsBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, predictors: predictorsBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench, "multi-fidelity": multiFidelityBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;

@@ -17,12 +17,14 @@ import { adaptiveEvolution } from "./strategies/adaptive-evolution.js";
 import { fifo } from "./schedulers/fifo.js";
 import { medianStop } from "./schedulers/median-stop.js";
 import { asha } from "./schedulers/asha.js";
-import { hyperband } from "./schedulers/hyperband.js";
+import { hyperband, successiveHalving } from "./schedulers/hyperband.js";
+import { learningCurveStop } from "./schedulers/learning-curve-stop.js";
 import { nb201Simulator } from "./evaluators/nb201-simulator.js";
 import { moduleEvaluator } from "./evaluators/module.js";
 import { commandEvaluator } from "./evaluators/command.js";
 import { latencyEvaluator } from "./evaluators/latency.js";
 import { tpe } from "./strategies/tpe.js";
+import { bohb } from "./strategies/bohb.js";
 import { rlController } from "./strategies/rl-controller.js";
 import { FbnetSpace } from "./spaces/fbnet.js";
 import { hwnasFbnet } from "./evaluators/hwnas-fbnet.js";
@@ -65,8 +67,8 @@ const fbnetSpace: SpaceComponent = {
  */
 export const registry = {
   spaces: { nb201: nb201Space, declarative: declarativeSpace, fbnet: fbnetSpace } as Record<string, SpaceComponent>,
-  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, predictor_evolution: predictorEvolution, bananas, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch } as Record<string, StrategyComponent<any>>,
-  schedulers: { fifo, median_stop: medianStop, asha, hyperband } as Record<string, SchedulerComponent>,
+  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, bohb, predictor_evolution: predictorEvolution, bananas, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch } as Record<string, StrategyComponent<any>>,
+  schedulers: { fifo, median_stop: medianStop, asha, hyperband, successive_halving: successiveHalving, lc_stop: learningCurveStop } as Record<string, SchedulerComponent>,
   evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator, hwnas_fbnet: hwnasFbnet } as Record<string, EvaluatorComponent>,
 };
 

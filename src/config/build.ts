@@ -132,7 +132,9 @@ export function buildParts(raw: unknown, opts: { file?: string; configDir?: stri
   }
 
   const schedSec = component("schedulers", "scheduler", config.scheduler, problems);
-  const scheduler = schedSec && evaluator && attempt(problems, "scheduler", () => schedSec.component.create(schedSec.options, { fidelity: evaluator.fidelity, seed, objectives }) as Scheduler);
+  // The space goes along for schedulers that learn from architectures (lc_stop's early-to-final model).
+  const schedCtx = evaluator && { fidelity: evaluator.fidelity, seed, objectives, space };
+  const scheduler = schedSec && schedCtx && attempt(problems, "scheduler", () => schedSec.component.create(schedSec.options, schedCtx) as Scheduler);
 
   const warmStart = space && config.warm_start ? warmStartOf(config.warm_start, space, opts.configDir ?? process.cwd(), problems) : undefined;
 

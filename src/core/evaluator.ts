@@ -16,6 +16,16 @@ export interface TrialSpec {
   fidelity: Fidelity;
   /** A seed for this trial alone, derived from the experiment seed and the trial number. */
   seed: number;
+  /**
+   * Set when a paused trial is continued (promoted): the fidelity it reached before. The
+   * evaluator goes on from there (its checkpoint) and charges only the extra cost.
+   */
+  resumeFrom?: Fidelity;
+  /**
+   * A directory kept for this trial across pause and resume, where an evaluator may save a
+   * checkpoint when it is paused and load it when the trial is continued.
+   */
+  checkpointDir?: string;
 }
 
 export interface EvalContext {
@@ -35,6 +45,15 @@ export interface EvalResult {
   hidden?: Metrics;
   /** Wall-clock seconds a real run would have taken (simulated for benchmarks, measured otherwise). */
   costSeconds?: number;
+}
+
+/** One step of a simulated run: what the evaluator reports there, and how long after the run's start. */
+export interface SimulatedStep {
+  step: number;
+  metrics: Metrics;
+  hidden?: Metrics;
+  /** Simulated seconds from the start of this run (of the continuation, for a resumed trial). */
+  elapsedSeconds: number;
 }
 
 /** The resource an evaluator can vary (epochs for training, 12 / 200 epochs for NB201). */
@@ -58,5 +77,11 @@ export interface Evaluator {
    * or undefined when the point is not one it knows. Lets constraints on them act as filters.
    */
   cheapMetrics?(point: { arch: Json; hp: JsonObject }): Metrics | undefined;
+  /**
+   * Optional, for benchmark evaluators: the whole run as its steps with their simulated times,
+   * the last being the result at `spec.fidelity`, so that an event-driven simulation can deliver
+   * each report at its simulated moment (src/simulation/).
+   */
+  simulate?(spec: TrialSpec): SimulatedStep[];
   close?(): Promise<void> | void;
 }

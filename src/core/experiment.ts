@@ -1,7 +1,8 @@
 import type { Json, JsonObject } from "./json.js";
 import { stableStringify } from "./json.js";
 import type { Evaluator, EvalResult, Metrics, TrialSpec } from "./evaluator.js";
-import type { Decision, Scheduler } from "./scheduler.js";
+import type { Decision, Fidelity, NextJob, Scheduler } from "./scheduler.js";
+import { promotes } from "./scheduler.js";
 import type { SearchSpace } from "./space.js";
 import { pointHash, splitPoint } from "./space.js";
 import type { PreviousExperiment, Strategy } from "./strategy.js";
@@ -9,6 +10,7 @@ import { Objectives } from "./objectives.js";
 import type { ClaimedTrial, ExperimentRecord, Store, TrialCompletion, TrialRecord } from "./store.js";
 import { StaleAttemptError, TERMINAL_STATUSES } from "./store.js";
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { deriveSeed } from "./rng.js";
 import { UserError } from "./errors.js";
 
@@ -47,6 +49,8 @@ export interface ExperimentOptions {
   /** The config stored with the experiment; `configHash` identifies the search it defines. */
   config?: JsonObject;
   configHash?: string;
+  /** Where evaluators keep a paused trial's checkpoint (one directory per trial below it). */
+  checkpointDir?: string;
   /** Reuse the result of an equal (canonical) architecture with equal hyperparameters and fidelity. */
   cache?: boolean;
   /** Points to evaluate first, from a list and from earlier experiments' best; served once, resumes included. */
@@ -126,6 +130,11 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** A file-system-safe form of an experiment name. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
 function errorText(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
@@ -156,6 +165,8 @@ export class Experiment {
   private best?: BestTrial;
   private startedAt = 0;
   private readonly inFlightPoints = new Map<number, Json>();
+  /** Paused trials (a promotion scheduler may continue or end them), by number. */
+  private readonly paused = new Map<number, TrialRecord>();
   /** Canonical hashes of every trial's point, kept incrementally for AskContext.seen. */
   private readonly seenHashes = new Set<string>();
   /**
@@ -258,6 +269,25 @@ export class Experiment {
     };
   }
 
+  /** Takes a paused trial out of the counts before it runs again (promoted) or ends for good. */
+  private unaccount(t: TrialRecord): void {
+    this.done--;
+    this.costSeconds -= t.costSeconds ?? 0;
+  }
+
+  /** A paused trial the scheduler will never promote (its rung is closed): pruned, keeping its last metrics. */
+  private async endPaused(t: TrialRecord): Promise<void> {
+    const o = this.o;
+    const completion: TrialCompletion = { status: "pruned", metrics: t.metrics, hidden: t.hidden, costSeconds: t.costSeconds };
+    await this.locked(async () => {
+      o.strategy.tell({ number: t.number, point: t.point, status: "pruned", metrics: t.metrics ?? {}, score: -Infinity, fidelity: t.fidelity ?? undefined });
+      await o.store.completeTrial(t.id, completion, this.searchState());
+    });
+    const record: TrialRecord = { ...t, status: "pruned", finishedAt: Date.now() };
+    this.account(record);
+    o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
+  }
+
   private account(t: TrialRecord): void {
     this.done++;
     if (t.status === "failed") this.failed++;
@@ -305,57 +335,82 @@ export class Experiment {
       this.seenHashes.add(t.archHash);
       if (TERMINAL_STATUSES.includes(t.status) || t.status === "paused") this.account(t);
       else queue.push(t); // asked but never finished: a crashed run; run it again
+      if (t.status === "paused") this.paused.set(t.number, t);
+    }
+    // A promotion decided just before a crash: the saved scheduler state has the trial running, the store still has it paused.
+    for (const n of o.scheduler.promoted?.() ?? []) {
+      const t = this.paused.get(n);
+      if (!t) continue;
+      this.paused.delete(n);
+      this.unaccount(t);
+      queue.push(t);
     }
     o.onEvent?.({ type: "opened", experiment, created, done: this.done, resumed: queue.length, progress: this.progress() });
 
     const concurrency = Math.max(1, o.budget.concurrency ?? 1);
+    const promoting = promotes(o.scheduler);
     const inFlight = new Set<Promise<void>>();
+    const launch = (trial: TrialRecord) => {
+      this.inFlightPoints.set(trial.number, trial.point);
+      const p: Promise<void> = this.runTrial(trial).finally(() => {
+        inFlight.delete(p);
+        this.inFlightPoints.delete(trial.number);
+      });
+      inFlight.add(p);
+    };
     let exhausted = false;
     while (!o.signal?.aborted) {
       while (inFlight.size < concurrency && !o.signal?.aborted) {
-        let next = queue.shift();
-        if (!next) {
-          const room = Math.min(concurrency - inFlight.size, o.budget.trials - this.created);
-          if (room <= 0 || exhausted) break;
-          const records = await this.locked(async () => {
-            // Warm-start points first (skipping any already tried), then the strategy's own.
-            const points: Json[] = [];
-            while (points.length < room && this.warmQueue.length > 0) {
-              const p = this.warmQueue.shift()!;
-              if (!this.seenHashes.has(pointHash(o.space, p))) points.push(p);
-            }
-            if (points.length < room) {
-              const pending = [...this.inFlightPoints.values(), ...points];
-              points.push(
-                ...(await o.strategy.ask(room - points.length, {
-                  pending,
-                  seen: (point) => this.seenHashes.has(pointHash(o.space, point)),
-                })),
-              );
-            }
-            if (points.length === 0) return [];
-            return store.addTrials(
-              experiment.id,
-              points.slice(0, room).map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
-              this.searchState(),
-            );
-          });
-          if (records.length === 0) {
-            exhausted = true; // the strategy has nothing more to suggest (a finite space fully explored)
-            break;
-          }
-          this.created += records.length;
-          for (const r of records) this.seenHashes.add(r.archHash);
-          queue.push(...records);
+        const restarted = queue.shift();
+        if (restarted) {
+          launch(restarted);
           continue;
         }
-        const trial = next;
-        this.inFlightPoints.set(trial.number, trial.point);
-        const p: Promise<void> = this.runTrial(trial).finally(() => {
-          inFlight.delete(p);
-          this.inFlightPoints.delete(trial.number);
+        const room = Math.min(concurrency - inFlight.size, o.budget.trials - this.created);
+        const canStartNew = room > 0 && !exhausted;
+        const job: NextJob = promoting ? o.scheduler.next!({ canStartNew }) : canStartNew ? { kind: "new" } : { kind: "wait" };
+        if (job.kind === "resume" || job.kind === "stop") {
+          const t = this.paused.get(job.trial);
+          if (!t) throw new Error(`scheduler "${o.scheduler.name}" asked to ${job.kind} trial ${job.trial}, which is not paused`);
+          this.paused.delete(job.trial);
+          this.unaccount(t);
+          if (job.kind === "stop") await this.endPaused(t);
+          else launch(t);
+          continue;
+        }
+        if (job.kind === "wait" || !canStartNew) break;
+        const records = await this.locked(async () => {
+          // Warm-start points first (skipping any already tried), then the strategy's own.
+          const want = promoting ? 1 : room; // a promotion scheduler places each new trial in a bracket
+          const points: Json[] = [];
+          while (points.length < want && this.warmQueue.length > 0) {
+            const p = this.warmQueue.shift()!;
+            if (!this.seenHashes.has(pointHash(o.space, p))) points.push(p);
+          }
+          if (points.length < want) {
+            const pending = [...this.inFlightPoints.values(), ...points];
+            points.push(
+              ...(await o.strategy.ask(want - points.length, {
+                pending,
+                seen: (point) => this.seenHashes.has(pointHash(o.space, point)),
+              })),
+            );
+          }
+          if (points.length === 0) return [];
+          return store.addTrials(
+            experiment.id,
+            points.slice(0, want).map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
+            this.searchState(),
+          );
         });
-        inFlight.add(p);
+        if (records.length === 0) {
+          exhausted = true; // the strategy has nothing more to suggest (a finite space fully explored)
+          if (promoting) continue; // paused trials may still be promoted
+          break;
+        }
+        this.created += records.length;
+        for (const r of records) this.seenHashes.add(r.archHash);
+        queue.push(...records);
       }
       if (inFlight.size === 0) break;
       await Promise.race(inFlight);
@@ -365,7 +420,7 @@ export class Experiment {
       }
     }
     await Promise.all(inFlight);
-    const complete = this.done >= o.budget.trials || (exhausted && queue.length === 0);
+    const complete = !o.signal?.aborted && (this.done >= o.budget.trials || (exhausted && queue.length === 0));
     if (complete) await store.setExperimentStatus(experiment.id, "done");
     return this.summary(complete);
   }
@@ -384,6 +439,12 @@ export class Experiment {
     const store = o.store;
     if (!store.claimTrial || !store.heartbeat || !store.reclaimStale || !store.withDriverLease) {
       throw new UserError("this store cannot run workers (it lacks claimTrial / heartbeat / reclaimStale / withDriverLease); use SQLite or PostgreSQL");
+    }
+    if (promotes(o.scheduler)) {
+      throw new UserError(
+        `scheduler "${o.scheduler.name}" pauses and promotes trials, which worker mode does not support yet; ` +
+          "use a stopping scheduler (fifo, median_stop, asha or hyperband with type: stopping) with workers, or `archsearch run` with budget.concurrency",
+      );
     }
     const heartbeatMs = (w.heartbeatSeconds ?? WORKER_DEFAULTS.heartbeatSeconds) * 1000;
     const graceMs = (w.graceSeconds ?? WORKER_DEFAULTS.graceSeconds) * 1000;
@@ -416,6 +477,10 @@ export class Experiment {
     let lastReclaim = 0;
     let complete = false;
     const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    const launch = (claim: ClaimedTrial) => {
+      const p: Promise<void> = this.runClaimed(claim, worker, heartbeatMs).finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    };
     try {
       while (!o.signal?.aborted) {
         if (Date.now() - lastReclaim >= heartbeatMs) {
@@ -607,10 +672,18 @@ export class Experiment {
     const o = this.o;
     const store = o.store;
     const fidelity = o.scheduler.onStart(trial);
+    const resumeFrom = o.scheduler.resumeFrom?.(trial.number);
+    // Cost already spent on a continued trial: its record carries the cost up to the pause.
+    const priorCost = resumeFrom ? (trial.costSeconds ?? 0) : 0;
     let completion: TrialCompletion;
+    let reached: Fidelity | undefined;
 
-    const hit = o.cache === false ? undefined : await store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity);
-    if (hit && hit.number !== trial.number) {
+    const infeasible = resumeFrom ? undefined : this.cheapViolation(trial);
+    const hit = infeasible || o.cache === false ? undefined : await store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity);
+    if (infeasible) {
+      // Cheap before expensive: a constraint on a metric known without training already fails.
+      completion = { status: "pruned", metrics: infeasible.metrics, costSeconds: 0, error: infeasible.error };
+    } else if (hit && hit.number !== trial.number) {
       completion = { status: "finished", metrics: hit.metrics, hidden: hit.hidden, costSeconds: 0, cachedFrom: hit.number };
     } else {
       await store.startTrial(trial.id, fidelity, o.worker ?? `pid${process.pid}`);
@@ -623,27 +696,32 @@ export class Experiment {
         fidelity,
         seed: deriveSeed(o.seed, "trial", trial.number),
       };
+      if (resumeFrom) spec.resumeFrom = resumeFrom;
+      if (o.checkpointDir) spec.checkpointDir = join(o.checkpointDir, safeName(o.name), String(trial.number));
       const abort = new AbortController();
       const timeoutS = o.budget.trialTimeoutSeconds;
       const timer = timeoutS ? setTimeout(() => abort.abort(new TrialTimeout(`trial timed out after ${timeoutS} s`)), timeoutS * 1000) : undefined;
       let decision = "continue" as Decision;
       let last: Metrics | null = null;
+      let reports = 0;
       const writes: Promise<void>[] = [];
-      const ctx = {
-        signal: abort.signal,
-        report: (step: number, metrics: Metrics): Decision => {
-          last = metrics;
-          writes.push(store.reportIntermediate(trial.id, step, metrics));
-          decision = o.scheduler.onReport(trial, step, metrics);
-          return decision;
-        },
+      const resource = o.evaluator.fidelity?.resource;
+      const report = (step: number, metrics: Metrics): Decision => {
+        last = metrics;
+        reports++;
+        if (resource) reached = { [resource]: step };
+        writes.push(store.reportIntermediate(trial.id, step, metrics));
+        decision = o.scheduler.onReport(trial, step, metrics);
+        return decision;
       };
       try {
-        const result: EvalResult = await raceAbort(o.evaluator.run(spec, ctx), abort.signal);
+        const result: EvalResult = await raceAbort(o.evaluator.run(spec, { signal: abort.signal, report }), abort.signal);
+        // An evaluator without intermediate reports: its result is the report at the granted fidelity.
+        if (reports === 0 && resource && fidelity[resource] !== undefined) report(fidelity[resource], result.metrics);
         const status = decision === "stop" ? "pruned" : decision === "pause" ? "paused" : "finished";
-        completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: result.costSeconds ?? null };
+        completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: priorCost + (result.costSeconds ?? 0) };
       } catch (e) {
-        completion = { status: "failed", metrics: last, error: errorText(e) };
+        completion = { status: "failed", metrics: last, error: errorText(e), costSeconds: priorCost || null };
       } finally {
         if (timer) clearTimeout(timer);
       }
@@ -652,14 +730,17 @@ export class Experiment {
 
     o.scheduler.onEnd?.({ number: trial.number, status: completion.status, metrics: completion.metrics });
     await this.locked(async () => {
-      if (completion.status !== "paused") {
-        const metrics = completion.metrics ?? {};
+      const metrics = completion.metrics ?? {};
+      if (completion.status === "paused") {
+        o.strategy.tellPartial?.({ number: trial.number, point: trial.point, metrics, score: o.objectives.score(metrics), fidelity: reached ?? fidelity });
+      } else {
         o.strategy.tell({
           number: trial.number,
           point: trial.point,
           status: completion.status,
           metrics,
           score: completion.status === "finished" ? o.objectives.score(metrics) : -Infinity,
+          fidelity: reached ?? fidelity,
         });
       }
       await store.completeTrial(trial.id, completion, this.searchState());
@@ -667,7 +748,7 @@ export class Experiment {
     const record: TrialRecord = {
       ...trial,
       status: completion.status,
-      fidelity,
+      fidelity: completion.status === "paused" && reached ? reached : fidelity,
       metrics: completion.metrics,
       hidden: completion.hidden ?? null,
       costSeconds: completion.costSeconds ?? null,
@@ -675,7 +756,19 @@ export class Experiment {
       error: completion.error ?? null,
       finishedAt: Date.now(),
     };
+    if (record.status === "paused") this.paused.set(record.number, record);
     this.account(record);
     o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
+  }
+
+  /** The cheap metrics of a trial when they already break a constraint (checked before any training), else undefined. */
+  private cheapViolation(trial: TrialRecord): { metrics: Metrics; error: string } | undefined {
+    const o = this.o;
+    if (o.objectives.constraints.length === 0 || !o.evaluator.cheapMetrics) return undefined;
+    const cheap = o.evaluator.cheapMetrics({ arch: trial.arch, hp: trial.hp });
+    if (!cheap) return undefined;
+    const broken = o.objectives.broken(cheap);
+    if (broken.length === 0) return undefined;
+    return { metrics: cheap, error: `infeasible before evaluation: ${broken.join("; ")}` };
   }
 }

@@ -55,6 +55,21 @@ export class Objectives {
     return total;
   }
 
+  /**
+   * The constraints these (possibly partial) metrics break, described ("latency_ms_pixel3 = 12.1 > 10");
+   * constraints on metrics not among them are not judged.
+   */
+  broken(metrics: Metrics): string[] {
+    const out: string[] = [];
+    for (const c of this.constraints) {
+      const v = metrics[c.metric];
+      if (typeof v !== "number" || Number.isNaN(v)) continue;
+      if (c.min !== undefined && v < c.min) out.push(`${c.metric} = ${v} < ${c.min}`);
+      if (c.max !== undefined && v > c.max) out.push(`${c.metric} = ${v} > ${c.max}`);
+    }
+    return out;
+  }
+
   feasible(metrics: Metrics): boolean {
     return this.violation(metrics) === 0;
   }

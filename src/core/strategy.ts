@@ -1,5 +1,6 @@
 import type { Json } from "./json.js";
 import type { Metrics } from "./evaluator.js";
+import type { Fidelity } from "./scheduler.js";
 import type { Objectives } from "./objectives.js";
 import type { SearchSpace } from "./space.js";
 
@@ -34,6 +35,18 @@ export interface TrialOutcome {
   metrics: Metrics;
   /** Primary objective, larger is better; -Infinity when failed or infeasible. */
   score: number;
+  /** The fidelity its metrics were obtained at (the last step reported), when the evaluator has one. */
+  fidelity?: Fidelity;
+}
+
+/** A result at a lower fidelity: a trial paused at a rung of a promotion scheduler (it may be continued later). */
+export interface PartialOutcome {
+  number: number;
+  point: Json;
+  metrics: Metrics;
+  /** Primary objective at that fidelity, larger is better; -Infinity when infeasible. */
+  score: number;
+  fidelity: Fidelity;
 }
 
 /** A finished trial of an earlier experiment, scored by that experiment's objectives. */
@@ -69,6 +82,11 @@ export interface Strategy {
   readonly name: string;
   ask(n: number, ctx: AskContext): Json[] | Promise<Json[]>;
   tell(outcome: TrialOutcome): void;
+  /**
+   * Optional: a trial paused at a lower fidelity (multi-fidelity strategies such as BOHB model
+   * these). Other strategies hear of a trial only once, through `tell`, when it ends.
+   */
+  tellPartial?(outcome: PartialOutcome): void;
   /**
    * Optional: called once before the first ask of a new experiment (never on resume: the
    * restored state carries whatever it loaded), e.g. to start from an earlier experiment's policy.

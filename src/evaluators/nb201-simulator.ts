@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Component } from "../core/component.js";
-import type { EvalContext, EvalResult, Evaluator, FidelitySpec, Metrics, TrialSpec } from "../core/evaluator.js";
+import type { EvalContext, EvalResult, Evaluator, FidelitySpec, Metrics, SimulatedStep, TrialSpec } from "../core/evaluator.js";
 import { Rng } from "../core/rng.js";
 import type { Json, JsonObject } from "../core/json.js";
 import { UserError } from "../core/errors.js";
@@ -70,28 +70,36 @@ export class Nb201Simulator implements Evaluator {
     return metrics;
   }
 
-  async run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult> {
+  /**
+   * The run as steps at the benchmark's levels above `spec.resumeFrom` up to the fidelity, each
+   * with every metric (cheap ones included, so a multi-objective scheduler sees them at a rung)
+   * and the simulated training time since this run started (200-epoch time / 200 per epoch).
+   */
+  simulate(spec: TrialSpec): SimulatedStep[] {
     const i = this.index(spec.arch);
     const want = spec.fidelity.epochs ?? 200;
     if (!LEVELS.includes(want)) throw new UserError(`NB201 simulator has results at ${LEVELS.join(" and ")} epochs only, asked for ${want}`);
+    const from = spec.resumeFrom?.epochs ?? 0;
+    if (from >= want) throw new UserError(`cannot continue an NB201 trial from ${from} to ${want} epochs`);
     const rng = new Rng(spec.seed);
     const perEpoch = this.table.column(this.cols.trainTime)[i] / 200;
-    let epochs = 0;
-    let valid = NaN;
-    for (const level of LEVELS.filter((l) => l <= want)) {
-      epochs = level;
-      valid = this.validAt(i, level, rng);
-      if (ctx.report(level, { valid_acc: valid }) !== "continue") break;
+    const cheap = this.cheapMetrics({ arch: spec.arch })!;
+    return LEVELS.filter((l) => l > from && l <= want).map((level) => ({
+      step: level,
+      metrics: { valid_acc: this.validAt(i, level, rng), ...cheap, epochs: level },
+      hidden: { test_acc: this.table.column(level < 200 ? this.cols.test12 : this.cols.test)[i] },
+      elapsedSeconds: perEpoch * (level - from),
+    }));
+  }
+
+  async run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult> {
+    const steps = this.simulate(spec);
+    let at = steps[steps.length - 1];
+    for (const s of steps) {
+      at = s;
+      if (ctx.report(s.step, s.metrics) !== "continue") break;
     }
-    const metrics: Metrics = {
-      valid_acc: valid,
-      params_m: this.table.column(this.cols.params)[i],
-      flops_m: this.table.column(this.cols.flops)[i],
-      epochs,
-    };
-    for (const d of this.devices) metrics[`latency_ms_${d}`] = this.table.column(`lat_ms_${d}`)[i];
-    const test = this.table.column(epochs < 200 ? this.cols.test12 : this.cols.test)[i];
-    return { metrics, hidden: { test_acc: test }, costSeconds: perEpoch * epochs };
+    return { metrics: at.metrics, hidden: at.hidden, costSeconds: at.elapsedSeconds };
   }
 }
 

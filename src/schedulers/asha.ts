@@ -5,7 +5,8 @@ import type { Json } from "../core/json.js";
 import type { Objective } from "../core/objectives.js";
 import type { Decision, Fidelity, Scheduler, SchedulerContext } from "../core/scheduler.js";
 import { UserError } from "../core/errors.js";
-import { nonDominatedRanks } from "../objectives/pareto.js";
+import { strictlyAhead } from "./rank.js";
+import { PromotionAsha } from "./promotion-asha.js";
 import { fullGrant, metricOptions, oriented, resolveObjectives } from "./common.js";
 import { jsonNumber } from "./median-stop.js";
 
@@ -14,7 +15,11 @@ export const ashaOptions = {
   eta: z.number().min(2).default(3).describe("reduction factor: a trial goes on past a rung only in the top 1/eta there"),
   r_min: z.number().positive().optional().describe("first rung (default: the evaluator's minimum fidelity)"),
   max_t: z.number().positive().optional().describe("resource granted to every trial, the last rung (default: the evaluator's maximum)"),
-  multi_objective: z.boolean().default(false).describe("rank by non-dominated front over all objectives (MO-ASHA) instead of the primary metric"),
+  multi_objective: z.boolean().default(false).describe("rank by non-dominated front, then crowding distance, over all objectives (MO-ASHA) instead of the primary metric"),
+  type: z
+    .enum(["stopping", "promotion"])
+    .default("stopping")
+    .describe("stopping: every trial is granted the maximum and stopped at a rung; promotion: trials pause at each rung and the best are continued later (from their checkpoint)"),
 };
 const options = z.strictObject(ashaOptions);
 export type AshaOptions = z.input<typeof options>;
@@ -75,20 +80,22 @@ export class RungSet {
     return "continue";
   }
 
-  /** True when the last recorded vector is in the top 1/eta of the rung. */
+  /**
+   * True when the last recorded vector is in the top 1/eta of the rung. With one objective that
+   * means fewer than the quota strictly better; with several, fewer than the quota on a better
+   * front or on its front with a larger crowding distance (strictlyAhead), so that a large first
+   * front is thinned where it is most crowded.
+   */
   private keeps(rec: [number, number[]][]): boolean {
     const n = rec.length;
     const allowed = Math.max(1, Math.floor(n / this.eta));
-    let better = 0;
     if (this.objectives.length === 1) {
+      let better = 0;
       const x = rec[n - 1][1][0];
       for (const [, v] of rec) if (v[0] > x) better++;
-    } else {
-      const ranks = nonDominatedRanks(rec.map(([, v]) => v));
-      const mine = ranks[n - 1];
-      for (let i = 0; i < n; i++) if (ranks[i] < mine) better++;
+      return better < allowed;
     }
-    return better < allowed;
+    return strictlyAhead(rec.map(([, v]) => v), n - 1) < allowed;
   }
 
   /** Values recorded at rung k, oldest first (for inspection and tests). */
@@ -152,9 +159,21 @@ export class AshaScheduler implements Scheduler {
   }
 }
 
+/** The resource a promotion scheduler pauses trials on; it needs an evaluator that has one. */
+export function promotionResource(name: string, ctx: SchedulerContext): string {
+  const r = ctx.fidelity?.resource;
+  if (!r) throw new UserError(`scheduler "${name}" with type: promotion needs an evaluator with a fidelity resource (epochs, say) to pause and continue trials on`);
+  return r;
+}
+
 export const asha: Component<z.infer<typeof options>, SchedulerContext, Scheduler> = {
   name: "asha",
-  description: "Asynchronous successive halving (stopping): a trial goes past a rung only in the top 1/eta there; MO-ASHA with multi_objective.",
+  description: "Asynchronous successive halving: a trial goes past a rung only in the top 1/eta there (type: stopping, or promotion of paused trials); MO-ASHA with multi_objective.",
   options,
-  create: (opts, ctx) => new AshaScheduler(ctx, opts),
+  create: (opts, ctx) => {
+    if (opts.type === "stopping") return new AshaScheduler(ctx, opts);
+    const objectives = resolveObjectives(ctx, opts, "asha", opts.multi_objective);
+    const { rMin, max } = rungRange("asha", ctx.fidelity, opts);
+    return new PromotionAsha(ashaRungs(rMin, opts.eta, max, ctx.fidelity?.levels), max, promotionResource("asha", ctx), opts.eta, objectives);
+  },
 };

@@ -5,7 +5,8 @@ import type { Json } from "../core/json.js";
 import type { Decision, Fidelity, Scheduler, SchedulerContext } from "../core/scheduler.js";
 import { Rng } from "../core/rng.js";
 import { fullGrant, resolveObjectives } from "./common.js";
-import { ashaOptions, ashaRungs, rungRange, RungSet } from "./asha.js";
+import { ashaOptions, ashaRungs, promotionResource, rungRange, RungSet } from "./asha.js";
+import { SyncHyperband } from "./successive-halving.js";
 
 const options = z.strictObject({
   ...ashaOptions,
@@ -68,9 +69,29 @@ export class HyperbandScheduler implements Scheduler {
   }
 }
 
+/** Synchronous Hyperband (or successive halving: `only_first`) with promotion, from the options both share. */
+function syncScheduler(name: string, opts: z.infer<typeof options>, ctx: SchedulerContext, onlyFirst: boolean): Scheduler {
+  const objectives = resolveObjectives(ctx, opts, name, opts.multi_objective);
+  const { rMin, max } = rungRange(name, ctx.fidelity, opts);
+  const rungs = ashaRungs(rMin, opts.eta, max, ctx.fidelity?.levels);
+  const sMax = rungs.length;
+  const count = Math.min(opts.brackets ?? sMax + 1, sMax + 1);
+  const schedule = onlyFirst ? [sMax] : Array.from({ length: count }, (_, i) => sMax - i);
+  return new SyncHyperband(name, rungs, max, promotionResource(name, ctx), opts.eta, objectives, schedule);
+}
+
 export const hyperband: Component<z.infer<typeof options>, SchedulerContext, Scheduler> = {
   name: "hyperband",
-  description: "Hyperband (stopping): ASHA brackets from r_min * eta^b, each trial drawn into a bracket by a seeded sample.",
+  description: "Hyperband: brackets of successive halving from aggressive to full budget (type: stopping, asynchronous ASHA brackets; or promotion, synchronous brackets that pause and continue trials).",
   options,
-  create: (opts, ctx) => new HyperbandScheduler(ctx, opts),
+  create: (opts, ctx) => (opts.type === "stopping" ? new HyperbandScheduler(ctx, opts) : syncScheduler("hyperband", opts, ctx, false)),
+};
+
+const shOptions = z.strictObject({ ...ashaOptions, type: z.literal("promotion").default("promotion").describe("always promotion: trials pause at each rung") });
+
+export const successiveHalving: Component<z.infer<typeof shOptions>, SchedulerContext, Scheduler> = {
+  name: "successive_halving",
+  description: "Synchronous successive halving: brackets of n trials at the first rung; the best 1/eta of each stage are continued to the next rung, the rest ended.",
+  options: shOptions,
+  create: (opts, ctx) => syncScheduler("successive_halving", { ...opts, brackets: undefined }, ctx, true),
 };

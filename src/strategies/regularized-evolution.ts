@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Json } from "../core/json.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { Capability } from "../core/space.js";
-import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
+import type { AskContext, PartialOutcome, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
 
 const options = z.strictObject({
@@ -20,6 +20,8 @@ export type RegularizedEvolutionOptions = z.infer<typeof options>;
 interface Member {
   point: Json;
   score: number;
+  /** Trial number, so that a trial heard of at a low fidelity is updated, not added twice. */
+  number?: number;
 }
 
 interface ReaState {
@@ -85,7 +87,28 @@ export class RegularizedEvolution implements Strategy {
   }
 
   tell(outcome: TrialOutcome): void {
-    this.population.push({ point: outcome.point, score: outcome.score });
+    const known = this.population.find((m) => m.number === outcome.number);
+    if (known) {
+      // Heard of at a lower fidelity before: a final result replaces that score; a stop keeps it.
+      if (outcome.status === "finished") known.score = outcome.score;
+      return;
+    }
+    this.add({ point: outcome.point, score: outcome.score, number: outcome.number });
+  }
+
+  /**
+   * Under a promotion scheduler a trial paused at a rung joins the population with its score
+   * there (syne-tune's searchers likewise use every reported result), so evolution is driven by
+   * cheap results and the scheduler decides which children are trained further.
+   */
+  tellPartial(outcome: PartialOutcome): void {
+    const known = this.population.find((m) => m.number === outcome.number);
+    if (known) known.score = outcome.score;
+    else this.add({ point: outcome.point, score: outcome.score, number: outcome.number });
+  }
+
+  private add(m: Member): void {
+    this.population.push(m);
     if (this.population.length > this.opts.population_size) this.population.shift();
   }
 
@@ -97,7 +120,7 @@ export class RegularizedEvolution implements Strategy {
   restore(state: Json): void {
     const s = state as unknown as ReaState;
     this.rng = new Rng(s.rng);
-    this.population = s.population.map((m) => ({ point: m.point, score: m.score === null ? -Infinity : m.score }));
+    this.population = s.population.map((m) => ({ point: m.point, score: m.score === null ? -Infinity : m.score, ...(m.number === undefined ? {} : { number: m.number }) }));
     this.initialAsked = s.initialAsked;
   }
 }
