@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { tmpdir } from "node:os";
 import YAML, { LineCounter } from "yaml";
 import type { JsonObject } from "../core/json.js";
 import { hashJson } from "../core/json.js";
@@ -229,6 +230,16 @@ export interface RunOptions {
   worker?: string;
 }
 
+/**
+ * Where paused trials keep their checkpoints: beside a SQLite file (`archsearch.db.checkpoints/`),
+ * else under the system's temporary directory (per process).
+ */
+export function checkpointDirFor(storage: string): string {
+  const file = storage.startsWith("sqlite:") ? storage.slice("sqlite:".length) : storage;
+  if (file === ":memory:" || file === "" || /^postgres(ql)?:\/\//.test(storage)) return join(tmpdir(), `archsearch-checkpoints-${process.pid}`);
+  return `${resolve(file)}.checkpoints`;
+}
+
 /** An experiment ready to run (or resume) from built parts; the caller closes the store. */
 export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}): { experiment: Experiment; store: Store } {
   const { config } = parts;
@@ -251,6 +262,7 @@ export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}):
       maxFailures: config.budget.max_failures,
     },
     cache: config.cache,
+    checkpointDir: checkpointDirFor(config.storage),
     warmStart: parts.warmStart,
     onEvent: opts.onEvent,
     signal: opts.signal,

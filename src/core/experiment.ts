@@ -11,6 +11,7 @@ import type { ClaimedTrial, ExperimentRecord, Store, TrialCompletion, TrialRecor
 import { StaleAttemptError, TERMINAL_STATUSES } from "./store.js";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { deriveSeed } from "./rng.js";
 import { UserError } from "./errors.js";
 
@@ -283,6 +284,7 @@ export class Experiment {
       o.strategy.tell({ number: t.number, point: t.point, status: "pruned", metrics: t.metrics ?? {}, score: -Infinity, fidelity: t.fidelity ?? undefined });
       await o.store.completeTrial(t.id, completion, this.searchState());
     });
+    this.dropCheckpoint(t.number);
     const record: TrialRecord = { ...t, status: "pruned", finishedAt: Date.now() };
     this.account(record);
     o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
@@ -757,8 +759,14 @@ export class Experiment {
       finishedAt: Date.now(),
     };
     if (record.status === "paused") this.paused.set(record.number, record);
+    else this.dropCheckpoint(trial.number);
     this.account(record);
     o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
+  }
+
+  /** A trial that will not be continued needs no checkpoint. */
+  private dropCheckpoint(number: number): void {
+    if (this.o.checkpointDir) rmSync(join(this.o.checkpointDir, safeName(this.o.name), String(number)), { recursive: true, force: true });
   }
 
   /** The cheap metrics of a trial when they already break a constraint (checked before any training), else undefined. */

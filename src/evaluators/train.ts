@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Component } from "../core/component.js";
 import type { EvalContext, EvalResult, Evaluator, FidelitySpec, TrialSpec } from "../core/evaluator.js";
-import { Rng } from "../core/rng.js";
+import { Rng, type RngState } from "../core/rng.js";
 import { UserError } from "../core/errors.js";
 import type { EvaluatorContext } from "./context.js";
 import { latencyOptions } from "./latency.js";
@@ -115,12 +116,23 @@ export class TrainingEvaluator implements Evaluator {
     let valid = NaN;
     let trainLoss = NaN;
     let done = 0;
+    // The learning-rate schedule spans the full training, so a paused and continued trial follows
+    // the same schedule as one trained in one go.
+    const horizon = Math.max(epochs, this.opts.epochs);
+    const ckpt = spec.checkpointDir ? trainCheckpoint(spec.checkpointDir, await import("../engine/serialize.js")) : undefined;
+    let rngOut = rng;
+    const meta = spec.resumeFrom && ckpt?.exists() ? ckpt.load(net) : undefined;
+    // Only the checkpoint of the pause being continued counts; any other trains from scratch.
+    if (meta && meta.epoch === spec.resumeFrom?.epochs) {
+      done = meta.epoch;
+      rngOut = new Rng(meta.rng);
+    }
     try {
-      for (let epoch = 1; epoch <= epochs; epoch++) {
+      for (let epoch = done + 1; epoch <= epochs; epoch++) {
         let lossSum = 0;
         let step = 0;
-        for (const b of D.batches(split.train, hp.batch_size, rng)) {
-          opt.learningRate = E.cosineLr((epoch - 1) * stepsPerEpoch + step, epochs * stepsPerEpoch, hp.lr);
+        for (const b of D.batches(split.train, hp.batch_size, rngOut)) {
+          opt.learningRate = E.cosineLr((epoch - 1) * stepsPerEpoch + step, horizon * stepsPerEpoch, hp.lr);
           lossSum += E.tidy(() => {
             opt.zeroGrad();
             const loss = E.F.crossEntropy(net.forward(b.x), b.y);
@@ -139,7 +151,10 @@ export class TrainingEvaluator implements Evaluator {
         valid = accuracy(split.valid);
         done = epoch;
         if (!Number.isFinite(trainLoss)) throw new Error(`training diverged (loss ${trainLoss}) at epoch ${epoch}; lower the learning rate`);
-        if (ctx.report(epoch, { valid_acc: valid, train_loss: trainLoss }) !== "continue") break;
+        const decision = ctx.report(epoch, { valid_acc: valid, train_loss: trainLoss });
+        // Paused at a rung: keep the weights so a promotion continues from here.
+        if (decision === "pause" && ckpt) ckpt.save(net, { epoch, rng: rngOut.state() });
+        if (decision !== "continue") break;
       }
       const hidden = split.test ? { test_acc: accuracy(split.test) } : undefined;
       const extra = await this.extraMetrics(net, split.valid, spec.seed);
@@ -187,3 +202,33 @@ export const trainingEvaluator: Component<TrainOptions, EvaluatorContext, Evalua
   options,
   create: (opts, ctx) => new TrainingEvaluator(opts, ctx.configDir),
 };
+
+/**
+ * A paused trial's checkpoint: the network's weights and where training stood (epoch, batch-order
+ * generator). The optimiser's state (momentum, Adam moments) is not kept: a continued trial
+ * restarts it, with the learning rate where the schedule had reached.
+ */
+function trainCheckpoint(dir: string, S: typeof import("../engine/serialize.js")) {
+  const weights = join(dir, "weights.bin");
+  const metaFile = join(dir, "checkpoint.json");
+  return {
+    exists: () => existsSync(weights) && existsSync(metaFile),
+    save(net: import("../engine/nn/module.js").Module, meta: { epoch: number; rng: RngState }) {
+      mkdirSync(dir, { recursive: true });
+      S.saveModule(weights, net);
+      // Written last: a crash between the two files leaves no checkpoint rather than a mismatched one.
+      writeFileSync(metaFile, JSON.stringify(meta));
+    },
+    load(net: import("../engine/nn/module.js").Module): { epoch: number; rng: RngState } {
+      let meta: { epoch: number; rng: RngState };
+      try {
+        meta = JSON.parse(readFileSync(metaFile, "utf8")) as { epoch: number; rng: RngState };
+      } catch (e) {
+        throw new UserError(`checkpoint ${metaFile} is unreadable: ${(e as Error).message}`);
+      }
+      if (!Number.isInteger(meta.epoch) || meta.epoch < 1) throw new UserError(`checkpoint ${metaFile} has no valid epoch`);
+      S.loadModule(weights, net);
+      return meta;
+    },
+  };
+}
