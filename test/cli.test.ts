@@ -74,13 +74,14 @@ test("spaces and strategies are listed", () => {
 test("every example config runs as it is", () => {
   const dir = mkdtempSync(join(tmpdir(), "archsearch-ex-"));
   try {
-    for (const ex of ["nb201-random-latency.yaml", "joint-nas-hpo.yaml"]) {
+    for (const ex of ["nb201-random-latency.yaml", "joint-nas-hpo.yaml", "nb201-bohb.yaml"]) {
       const r = cli(["run", `examples/${ex}`, "--storage", join(dir, "x.db"), "--json", "--quiet"]);
       assert.equal(r.code, 0, `${ex}: ${r.stderr}`);
       const out = JSON.parse(r.stdout);
       assert.ok(out.trials > 0 && out.best, ex);
       if (ex.startsWith("nb201-random-latency")) assert.ok(out.best.metrics.latency_ms_pixel3 <= 10);
       if (ex.startsWith("joint")) assert.ok(typeof out.best.hp.lr === "number" && Array.isArray(out.best.arch.blocks));
+      if (ex.startsWith("nb201-bohb")) assert.ok(out.best.metrics.epochs === 200 && out.best.metrics.latency_ms_pixel3 <= 25, JSON.stringify(out.best.metrics));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

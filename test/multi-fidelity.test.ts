@@ -95,14 +95,23 @@ test("hyperband (promotion) cycles bracket sizes; type promotion needs a fidelit
   assert.throws(() => c.create(c.options.parse({ type: "promotion", r_min: 1, max_t: 9 }), { seed: 0, objectives }), UserError);
 });
 
-async function runWith(sched: () => Scheduler, strategy: "random" | "rea", seed: number, trials: number, store = new SqliteStore(":memory:"), extra = {}) {
-  const summary = await nb201Experiment(strategy, seed, trials, store, { scheduler: sched(), budget: { trials }, ...extra }).run();
+async function runWith(sched: () => Scheduler, strategy: "random" | "rea", seed: number, trials: number, store = new SqliteStore(":memory:"), extra = {}, concurrency = 1) {
+  const summary = await nb201Experiment(strategy, seed, trials, store, { scheduler: sched(), budget: { trials, concurrency }, ...extra }).run();
   return { summary, trials: await store.getTrials(1), store };
 }
 
-test("experiment loop: promotion ASHA and successive halving pause trials at 12 epochs and continue the best to 200, charging only the extra epochs", async () => {
-  for (const [name, opts] of [["asha", { type: "promotion", eta: 4 }], ["successive_halving", { eta: 4 }], ["hyperband", { type: "promotion", eta: 4 }]] as const) {
-    const { summary, trials } = await runWith(() => scheduler(name, opts, 3), "random", 3, 40);
+test("experiment loop: promotion ASHA and successive halving pause trials at 12 epochs and continue the best to 200, charging only the extra epochs (1 and 4 trials at once)", async () => {
+  for (const [name, opts, concurrency] of [
+    ["asha", { type: "promotion", eta: 4 }, 1],
+    ["successive_halving", { eta: 4 }, 1],
+    ["hyperband", { type: "promotion", eta: 4 }, 1],
+    ["asha", { type: "promotion", eta: 4 }, 4],
+    ["successive_halving", { eta: 4 }, 4],
+    ["hyperband", { type: "promotion", eta: 4 }, 4],
+  ] as const) {
+    const { summary, trials } = await runWith(() => scheduler(name, opts, 3), "random", 3, 40, undefined, {}, concurrency);
+    assert.ok(summary.complete, `${name} x${concurrency}`);
+    assert.ok(trials.every((t) => ["finished", "paused", "pruned"].includes(t.status)), `${name} x${concurrency}: ${trials.map((t) => t.status)}`);
     const finished = trials.filter((t) => t.status === "finished");
     assert.ok(finished.length >= 4, `${name}: ${finished.length} finished`);
     for (const t of finished) {

@@ -168,6 +168,8 @@ export class Experiment {
   private readonly inFlightPoints = new Map<number, Json>();
   /** Paused trials (a promotion scheduler may continue or end them), by number. */
   private readonly paused = new Map<number, TrialRecord>();
+  /** Store writes of pauses still in flight: a resume or stop of that trial waits for its write. */
+  private readonly pauseWrites = new Map<number, Promise<void>>();
   /** Canonical hashes of every trial's point, kept incrementally for AskContext.seen. */
   private readonly seenHashes = new Set<string>();
   /**
@@ -375,6 +377,7 @@ export class Experiment {
           const t = this.paused.get(job.trial);
           if (!t) throw new Error(`scheduler "${o.scheduler.name}" asked to ${job.kind} trial ${job.trial}, which is not paused`);
           this.paused.delete(job.trial);
+          await this.pauseWrites.get(job.trial); // its pause is stored (and counted) before it goes on
           this.unaccount(t);
           if (job.kind === "stop") await this.endPaused(t);
           else launch(t);
@@ -730,8 +733,21 @@ export class Experiment {
       await Promise.all(writes);
     }
 
+    const record: TrialRecord = {
+      ...trial,
+      status: completion.status,
+      fidelity: completion.status === "paused" && reached ? reached : fidelity,
+      metrics: completion.metrics,
+      hidden: completion.hidden ?? null,
+      costSeconds: completion.costSeconds ?? null,
+      cachedFrom: completion.cachedFrom ?? null,
+      error: completion.error ?? null,
+      finishedAt: Date.now(),
+    };
     o.scheduler.onEnd?.({ number: trial.number, status: completion.status, metrics: completion.metrics });
-    await this.locked(async () => {
+    // In the same tick as onEnd: the scheduler may hand this paused trial out (resume / stop) at once.
+    if (record.status === "paused") this.paused.set(record.number, record);
+    const written = this.locked(async () => {
       const metrics = completion.metrics ?? {};
       if (completion.status === "paused") {
         o.strategy.tellPartial?.({ number: trial.number, point: trial.point, metrics, score: o.objectives.score(metrics), fidelity: reached ?? fidelity });
@@ -747,19 +763,10 @@ export class Experiment {
       }
       await store.completeTrial(trial.id, completion, this.searchState());
     });
-    const record: TrialRecord = {
-      ...trial,
-      status: completion.status,
-      fidelity: completion.status === "paused" && reached ? reached : fidelity,
-      metrics: completion.metrics,
-      hidden: completion.hidden ?? null,
-      costSeconds: completion.costSeconds ?? null,
-      cachedFrom: completion.cachedFrom ?? null,
-      error: completion.error ?? null,
-      finishedAt: Date.now(),
-    };
-    if (record.status === "paused") this.paused.set(record.number, record);
-    else this.dropCheckpoint(trial.number);
+    if (record.status === "paused") this.pauseWrites.set(record.number, written);
+    await written;
+    if (this.pauseWrites.get(record.number) === written) this.pauseWrites.delete(record.number);
+    if (record.status !== "paused") this.dropCheckpoint(trial.number);
     this.account(record);
     o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
   }

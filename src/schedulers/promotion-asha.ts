@@ -22,6 +22,8 @@ export class PromotionAsha implements Scheduler {
   private level = new Map<number, number>();
   /** Promoted trials whose run has not ended. */
   private running = new Set<number>();
+  /** Trials whose run ended paused (recorded at a rung is not enough: the run may still be ending). */
+  private pausedNow = new Set<number>();
 
   constructor(
     readonly rungs: readonly number[],
@@ -46,8 +48,9 @@ export class PromotionAsha implements Scheduler {
       const order = rankOrder(rec.map(([, v]) => v));
       for (const i of order.slice(0, quota)) {
         const t = rec[i][0];
-        if (this.promotedFrom[k].has(t) || !Number.isFinite(rec[i][1][0])) continue;
+        if (this.promotedFrom[k].has(t) || !this.pausedNow.has(t) || !Number.isFinite(rec[i][1][0])) continue;
         this.promotedFrom[k].add(t);
+        this.pausedNow.delete(t);
         this.level.set(t, k + 1);
         this.running.add(t);
         return { kind: "resume", trial: t };
@@ -79,7 +82,8 @@ export class PromotionAsha implements Scheduler {
 
   onEnd(trial: { number: number; status: string; metrics?: Metrics | null }): void {
     this.running.delete(trial.number);
-    if (trial.status !== "paused") this.level.delete(trial.number);
+    if (trial.status === "paused") this.pausedNow.add(trial.number);
+    else this.level.delete(trial.number);
   }
 
   /** Trials recorded at rung k, oldest first (for tests). */
@@ -93,14 +97,16 @@ export class PromotionAsha implements Scheduler {
       promotedFrom: this.promotedFrom.map((s) => [...s]),
       level: [...this.level],
       running: [...this.running],
+      paused: [...this.pausedNow],
     };
   }
 
   restore(state: Json): void {
-    const s = state as { records: [number, (number | null)[]][][]; promotedFrom: number[][]; level: [number, number][]; running: number[] };
+    const s = state as { records: [number, (number | null)[]][][]; promotedFrom: number[][]; level: [number, number][]; running: number[]; paused: number[] };
     this.records = s.records.map((rec) => rec.map(([t, v]) => [t, v.map((x) => x ?? -Infinity)] as [number, number[]]));
     this.promotedFrom = s.promotedFrom.map((a) => new Set(a));
     this.level = new Map(s.level);
     this.running = new Set(s.running);
+    this.pausedNow = new Set(s.paused);
   }
 }
