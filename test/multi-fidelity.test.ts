@@ -268,3 +268,22 @@ test("worker mode refuses a promotion scheduler with a clear error", async () =>
 });
 
 void ({} as FidelitySpec);
+
+test("MO promotion: paused trials are continued by non-dominated front, not by the first objective alone", () => {
+  const two = [
+    { metric: "valid_acc", direction: "max" as const },
+    { metric: "latency_ms", direction: "min" as const },
+  ];
+  const s = new PromotionAsha([1], 9, "epochs", 2, two);
+  const rows: [number, number][] = [[90, 10], [85, 12], [80, 5], [70, 20]];
+  rows.forEach(([a, l], t) => {
+    s.onStart({ number: t });
+    assert.equal(s.onReport({ number: t }, 1, { valid_acc: a, latency_ms: l }), "pause");
+    s.onEnd({ number: t, status: "paused", metrics: null });
+  });
+  // Quota floor(4 / 2) = 2: the two trade-offs of the first front (90 / 10 ms and 80 / 5 ms) go on;
+  // 85 / 12 ms has the second-best accuracy but is dominated.
+  const promoted = [s.next({ canStartNew: false }), s.next({ canStartNew: false })].map((j) => (j as { trial: number }).trial).sort();
+  assert.deepEqual(promoted, [0, 2]);
+  assert.deepEqual(s.next({ canStartNew: false }), { kind: "wait" });
+});

@@ -30,7 +30,6 @@ test("train evaluator: a trial paused at a rung keeps a checkpoint and continues
     const rest = await run(spec({ epochs: 3 }, { epochs: 1 }), () => "continue");
     assert.deepEqual(rest.steps, [2, 3], "the continued run starts after the checkpoint's epoch");
     assert.equal(rest.r.metrics.epochs, 3);
-    assert.ok(rest.r.costSeconds! < whole.r.costSeconds!, `continuing (${rest.r.costSeconds} s) costs less than training from scratch (${whole.r.costSeconds} s)`);
     assert.ok(rest.r.metrics.valid_acc > 30, `continued training learns (valid ${rest.r.metrics.valid_acc})`);
     // A checkpoint of another pause (epoch 1, asked to continue from 2) is not trusted: training starts over.
     const other = await run(spec({ epochs: 3 }, { epochs: 2 }), () => "continue");
