@@ -1,6 +1,7 @@
 /** Benchmark dispatcher: `npm run bench -- NAME [flags]`. */
 import { searchBench } from "./search.js";
 import { overheadBench } from "./overhead.js";
+import { workersBench } from "./workers.js";
 
 // Benchmarks that need the tensor engine are imported on demand, so the others run without libtorch.
 const trainBench = async (argv: string[]) => (await import("./train.js")).trainBench(argv);
@@ -11,7 +12,7 @@ const multiObjectiveBench = async (argv: string[]) => (await import("./multi-obj
 const multiFidelityBench = async (argv: string[]) => (await import("./multi-fidelity.js")).multiFidelityBench(argv);
 const latencyPredictorBench = async (argv: string[]) => (await import("./latency-predictor.js")).latencyPredictorBench(argv);
 
-const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, predictors: predictorsBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench, "multi-fidelity": multiFidelityBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, predictors: predictorsBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench, "multi-fidelity": multiFidelityBench, workers: workersBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;

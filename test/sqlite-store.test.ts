@@ -33,7 +33,7 @@ test("schema is migrated, data survives reopening, WAL mode on a file", async ()
   try {
     const path = join(dir, "sub", "x.db");
     const s1 = new SqliteStore(path);
-    assert.equal(s1.schemaVersion(), 2);
+    assert.equal(s1.schemaVersion(), 3);
     const { experiment, created } = await s1.openExperiment("e", { a: 1 }, "hash");
     assert.ok(created);
     await s1.addTrials(experiment.id, [trial(0), trial(1)], { step: 1 });

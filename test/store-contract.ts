@@ -179,6 +179,25 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       assert.equal(got.startedAt, null, "a cache hit never ran");
     }));
 
+  test(`${kind}: a cache hit from another experiment names it and takes that trial's fidelity`, () =>
+    withFixture(async (open) => {
+      const s = await open();
+      const src = (await s.openExperiment("source", {}, "h")).experiment;
+      const dst = (await s.openExperiment("reuser", {}, "h")).experiment;
+      const [a] = await s.addTrials(src.id, [trial(0)], null);
+      await s.startTrial(a.id, { epochs: 200 }, "w");
+      await s.completeTrial(a.id, { status: "finished", metrics: { acc: 0.9 } }, null);
+      const hit = await s.findFinished(src.id, a.archHash, a.hp, { epochs: 200 });
+      assert.equal(hit?.number, 0);
+      const [b] = await s.addTrials(dst.id, [trial(3)], null);
+      await s.completeTrial(b.id, { status: "finished", metrics: { acc: 0.9 }, costSeconds: 0, cachedFrom: 0, cachedFromExperiment: "source" }, null);
+      const got = (await s.getTrial(dst.id, 0))!;
+      assert.equal(got.cachedFrom, 0);
+      assert.equal(got.cachedFromExperiment, "source");
+      assert.deepEqual(got.fidelity, { epochs: 200 });
+      assert.equal((await s.getTrial(src.id, 0))!.cachedFromExperiment, null);
+    }));
+
   test(`${kind}: JSON values round-trip (nested points, unicode, extreme numbers, state)`, () =>
     withFixture(async (open) => {
       const s = await open();

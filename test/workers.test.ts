@@ -86,3 +86,42 @@ test("workers: a store without worker support is refused clearly; bad settings a
   await assert.rejects(nb201Experiment("random", 1, 3, s).runWorker({ heartbeatSeconds: 5, graceSeconds: 5 }), /grace period \(5 s\) must be longer than the heartbeat interval \(5 s\)/);
   await s.close();
 });
+
+test("run() and workers take turns on one experiment: the strategy hears of every ended trial exactly once", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-mix-"));
+  const file = join(dir, "mix.db");
+  /** Random suggestions; its state lists every trial it was told, in order. */
+  const counting = () => {
+    let told: number[] = [];
+    let i = 0;
+    return {
+      name: "counting",
+      ask: (n: number) =>
+        Array.from({ length: n }, () => {
+          const ops = [0, 1, 2, 3, 4, 5].map((k) => ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"][Math.floor(i / 5 ** k) % 5]);
+          i++;
+          return `|${ops[0]}~0|+|${ops[1]}~0|${ops[2]}~1|+|${ops[3]}~0|${ops[4]}~1|${ops[5]}~2|`;
+        }),
+      tell: (o: { number: number }) => void told.push(o.number),
+      state: () => ({ told, i }),
+      restore: (s: unknown) => {
+        ({ told, i } = s as { told: number[]; i: number });
+      },
+    };
+  };
+  const exp = (trials: number) => nb201Experiment("random", 1, trials, new SqliteStore(file), { strategy: counting(), cache: false, budget: { trials } });
+  try {
+    await exp(6).runWorker({ heartbeatSeconds: 0.2, graceSeconds: 5, pollMs: 20 });
+    await exp(12).run();
+    await exp(18).runWorker({ heartbeatSeconds: 0.2, graceSeconds: 5, pollMs: 20 });
+    await exp(24).run();
+    const store = new SqliteStore(file);
+    const state = (await store.loadSearchState(1)) as { strategy: { told: number[] } };
+    const ended = (await store.getTrials(1)).filter((t) => t.status === "finished").map((t) => t.number);
+    await store.close();
+    assert.equal(ended.length, 24);
+    assert.deepEqual([...state.strategy.told].sort((a, b) => a - b), ended, "each ended trial told once");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

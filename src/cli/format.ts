@@ -52,7 +52,7 @@ export function trialsCsv(trials: TrialRecord[]): string {
     ...metricKeys.map((k) => (t.metrics && k in t.metrics ? String(t.metrics[k]) : "")),
     ...hiddenKeys.map((k) => (t.hidden && k in t.hidden ? String(t.hidden[k]) : "")),
     t.costSeconds === null ? "" : String(t.costSeconds),
-    t.cachedFrom === null ? "" : String(t.cachedFrom),
+    t.cachedFrom === null ? "" : t.cachedFromExperiment ? `${t.cachedFromExperiment}#${t.cachedFrom}` : String(t.cachedFrom),
     t.error ?? "",
     t.worker ?? "",
     iso(t.startedAt),

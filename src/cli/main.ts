@@ -36,9 +36,9 @@ program
   .option("--trials <n>", "override budget.trials", positiveInt)
   .option("-q, --quiet", "no progress output")
   .option("--workers <n>", "run N local worker processes sharing the experiment (SQLite file or PostgreSQL storage)", positiveInt)
-  .option("--heartbeat <s>", "with --workers: seconds between heartbeats of a running trial (default 2)", positiveNumber)
-  .option("--grace <s>", "with --workers: a trial whose worker is silent this long is retried (default 30)", positiveNumber)
-  .option("--max-retries <n>", "with --workers: retries of a trial whose worker died before it is failed (default 2)", nonNegativeInt)
+  .option("--heartbeat <s>", "with --workers: seconds between heartbeats of a running trial (overrides workers.heartbeat_seconds; default 2)", positiveNumber)
+  .option("--grace <s>", "with --workers: a trial whose worker is silent this long is retried (overrides workers.grace_seconds; default 30)", positiveNumber)
+  .option("--max-retries <n>", "with --workers: retries of a trial whose worker died before it is failed (overrides workers.max_retries; default 2)", nonNegativeInt)
   .action((config: string, o) => (o.workers ? runWorkersCommand(config, o) : runCommand(config, o)));
 
 program
@@ -48,9 +48,9 @@ program
   .option("--storage <storage>", "override the config's storage (a SQLite file on this machine, or postgres://user@host:port/db?schema=NAME)")
   .option("--id <name>", "this worker's name in the store (default HOST:PID)")
   .option("--trials <n>", "override budget.trials", positiveInt)
-  .option("--heartbeat <s>", "seconds between heartbeats of a running trial (default 2)", positiveNumber)
-  .option("--grace <s>", "a trial whose worker is silent this long is retried (default 30)", positiveNumber)
-  .option("--max-retries <n>", "retries of a trial whose worker died before it is failed (default 2)", nonNegativeInt)
+  .option("--heartbeat <s>", "seconds between heartbeats of a running trial (overrides workers.heartbeat_seconds; default 2)", positiveNumber)
+  .option("--grace <s>", "a trial whose worker is silent this long is retried (overrides workers.grace_seconds; default 30)", positiveNumber)
+  .option("--max-retries <n>", "retries of a trial whose worker died before it is failed (overrides workers.max_retries; default 2)", nonNegativeInt)
   .option("--json", "print the final result as one JSON line on stdout")
   .option("-q, --quiet", "no progress output")
   .action((config: string, o) => workerCommand(config, o));

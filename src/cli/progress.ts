@@ -46,7 +46,7 @@ export function progressReporter(objectives: Objectives, opts: { quiet?: boolean
       const eta = rate > 0 ? (p.budget - p.done) / rate : NaN;
       const t = e.trial;
       process.stderr.write(
-        `[${p.done}/${p.budget}] trial ${t.number} ${t.status}${t.cachedFrom !== null ? ` (cached from ${t.cachedFrom})` : ""} ${fmtMetrics(t.metrics, objectives.metricsNeeded())}` +
+        `[${p.done}/${p.budget}] trial ${t.number} ${t.status}${t.cachedFrom !== null ? ` (cached from ${t.cachedFromExperiment ? `${t.cachedFromExperiment} #` : ""}${t.cachedFrom})` : ""} ${fmtMetrics(t.metrics, objectives.metricsNeeded())}` +
           ` | best ${bestText(p)} | elapsed ${fmtDuration(elapsed)} | ETA ${fmtDuration(eta)}\n`,
       );
     }

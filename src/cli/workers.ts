@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
 import { hostname } from "node:os";
-import type { ExperimentSummary, WorkerOptions } from "../core/experiment.js";
+import type { ExperimentSummary } from "../core/experiment.js";
 import { TERMINAL_STATUSES } from "../core/store.js";
 import { UserError } from "../core/errors.js";
 import { createExperiment, loadParts } from "../config/build.js";
 import type { ExperimentConfig } from "../config/schema.js";
+import { workerSettings } from "../config/workers.js";
 import { openStore } from "../stores/open.js";
 import { redactUrl } from "../stores/postgres.js";
 import { summaryJson } from "./commands.js";
@@ -22,10 +23,6 @@ export interface WorkerCliOptions {
   heartbeat?: number;
   grace?: number;
   maxRetries?: number;
-}
-
-function workerSettings(o: WorkerCliOptions): WorkerOptions {
-  return { heartbeatSeconds: o.heartbeat, graceSeconds: o.grace, maxRetries: o.maxRetries };
 }
 
 function printSummary(s: ExperimentSummary, metric: string, json?: boolean) {
@@ -48,6 +45,7 @@ export async function workerCommand(file: string, opts: WorkerCliOptions) {
   if (parts.config.storage === ":memory:" || parts.config.storage === "sqlite::memory:") {
     throw new UserError("a worker needs a shared store: use a SQLite file or a postgres:// URL, not :memory:");
   }
+  const settings = workerSettings(parts.config.workers, opts);
   const reporter = progressReporter(parts.objectives, { quiet: opts.quiet });
   const abort = new AbortController();
   const onSignal = () => {
@@ -58,7 +56,7 @@ export async function workerCommand(file: string, opts: WorkerCliOptions) {
   process.on("SIGTERM", onSignal);
   const { experiment, store } = createExperiment(parts, { onEvent: reporter.onEvent, signal: abort.signal, worker: opts.id });
   try {
-    const summary = await experiment.runWorker(workerSettings(opts));
+    const summary = await experiment.runWorker(settings);
     reporter.stop();
     printSummary(summary, parts.objectives.primary.metric, opts.json);
   } finally {
@@ -80,6 +78,7 @@ export async function runWorkersCommand(file: string, opts: WorkerCliOptions & {
   if (storage === ":memory:" || storage === "sqlite::memory:") {
     throw new UserError("--workers needs a store the worker processes share: a SQLite file or a postgres:// URL, not :memory:");
   }
+  workerSettings(parts.config.workers, opts); // refuse bad settings here, not in every worker process
   const name = parts.config.name;
   const budget = parts.config.budget.trials;
   const script = process.argv[1];

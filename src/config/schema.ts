@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { WORKER_DEFAULTS } from "../core/experiment.js";
 
 /** A component section: `name` picks it from the registry, the other keys are its options. */
 export const section = z.looseObject({ name: z.string().min(1) });
@@ -40,6 +41,24 @@ export const warmStartSchema = z
   })
   .refine((w) => w.points.length > 0 || w.file !== undefined || w.experiments.length > 0, { message: "warm_start needs points, file or experiments" });
 
+/** Settings of `archsearch worker` and `run --workers N` (CLI flags override them); use the same on every worker. */
+export const workersSchema = z
+  .strictObject({
+    heartbeat_seconds: z.number().positive().default(WORKER_DEFAULTS.heartbeatSeconds).describe("seconds between heartbeats of a running trial"),
+    grace_seconds: z.number().positive().default(WORKER_DEFAULTS.graceSeconds).describe("a running trial whose worker is silent this long is retried (more than heartbeat_seconds)"),
+    max_retries: z.number().int().min(0).default(WORKER_DEFAULTS.maxRetries).describe("times a trial whose worker stopped beating is retried before it is failed"),
+    poll_ms: z.number().int().min(1).default(WORKER_DEFAULTS.pollMs).describe("milliseconds between looks at the store while there is nothing to claim"),
+  })
+  .superRefine((w, ctx) => {
+    if (!(w.grace_seconds > w.heartbeat_seconds)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["grace_seconds"],
+        message: `must be longer than heartbeat_seconds (${w.heartbeat_seconds}), got ${w.grace_seconds}: a trial would be reclaimed between two heartbeats`,
+      });
+    }
+  });
+
 export const configSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-', starting with a letter or digit"),
   description: z.string().optional(),
@@ -57,10 +76,14 @@ export const configSchema = z.strictObject({
     trial_timeout_s: z.number().positive().optional(),
     max_failures: z.number().int().min(0).optional(),
   }),
-  cache: z.boolean().default(true).describe("reuse the result of an equivalent architecture within the experiment"),
+  cache: z
+    .union([z.boolean(), z.literal("shared")])
+    .default(true)
+    .describe('reuse the result of an equivalent architecture at the same fidelity: within the experiment (true), also from the store\'s other experiments with the same space and evaluator ("shared"), or never (false)'),
   warm_start: warmStartSchema.optional(),
+  workers: workersSchema.optional().describe("worker settings (heartbeat, grace period, retries, polling); not part of the search definition"),
 });
 
 export type ExperimentConfig = z.infer<typeof configSchema>;
 /** Config fields that can change between runs of one experiment without changing the search. */
-export const RUN_ONLY_FIELDS = ["budget", "storage", "description"] as const;
+export const RUN_ONLY_FIELDS = ["budget", "storage", "description", "workers"] as const;

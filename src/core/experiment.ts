@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { deriveSeed } from "./rng.js";
 import { UserError } from "./errors.js";
+import { driverDemand } from "./worker-demand.js";
 
 export interface Budget {
   /** Trials to finish (finished, failed or pruned all count). */
@@ -52,8 +53,12 @@ export interface ExperimentOptions {
   configHash?: string;
   /** Where evaluators keep a paused trial's checkpoint (one directory per trial below it). */
   checkpointDir?: string;
-  /** Reuse the result of an equal (canonical) architecture with equal hyperparameters and fidelity. */
-  cache?: boolean;
+  /**
+   * Reuse the result of an equal (canonical) architecture with equal hyperparameters and fidelity:
+   * within the experiment (true, the default), also from the store's other experiments with the
+   * same space and evaluator ("shared"), or never (false).
+   */
+  cache?: boolean | "shared";
   /** Points to evaluate first, from a list and from earlier experiments' best; served once, resumes included. */
   warmStart?: WarmStart;
   worker?: string;
@@ -334,7 +339,19 @@ export class Experiment {
       await this.prepareFresh(); // created before, but stopped before its first trial was stored
     }
     const queue: TrialRecord[] = [];
-    for (const t of await store.getTrials(experiment.id)) {
+    const all = await store.getTrials(experiment.id);
+    // A state written by workers lists the trials its strategy was told; ones that ended after it
+    // (workers do not tell at completion) are told now, so a run after workers misses none.
+    const toldByWorkers = (saved as { told?: number[] } | undefined)?.told;
+    if (toldByWorkers) {
+      const told = new Set(toldByWorkers);
+      for (const t of all) {
+        if (!TERMINAL_STATUSES.includes(t.status) || told.has(t.number)) continue;
+        const metrics = t.metrics ?? {};
+        o.strategy.tell({ number: t.number, point: t.point, status: t.status as "finished" | "failed" | "pruned", metrics, score: t.status === "finished" ? o.objectives.score(metrics) : -Infinity, fidelity: t.fidelity ?? undefined });
+      }
+    }
+    for (const t of all) {
       this.created++;
       this.seenHashes.add(t.archHash);
       if (TERMINAL_STATUSES.includes(t.status) || t.status === "paused") this.account(t);
@@ -488,10 +505,6 @@ export class Experiment {
     };
     try {
       while (!o.signal?.aborted) {
-        if (Date.now() - lastReclaim >= heartbeatMs) {
-          await store.reclaimStale(experiment.id, graceMs, maxRetries);
-          lastReclaim = Date.now();
-        }
         const counts = await store.countTrials(experiment.id);
         const terminal = counts.finished + counts.failed + counts.pruned + counts.paused;
         const total = terminal + counts.pending + counts.running;
@@ -507,22 +520,45 @@ export class Experiment {
         while (inFlight.size < concurrency && !o.signal?.aborted) {
           const claim = await store.claimTrial(experiment.id, worker);
           if (!claim) break;
-          const p: Promise<void> = this.runClaimed(claim, worker, heartbeatMs).finally(() => inFlight.delete(p));
-          inFlight.add(p);
+          launch(claim);
+        }
+        // After claiming, so that a worker whose trial just ended starts its next one first.
+        if (Date.now() - lastReclaim >= heartbeatMs) {
+          const reclaimed = await store.reclaimStale(experiment.id, graceMs, maxRetries);
+          lastReclaim = Date.now();
+          if (reclaimed.retried.length > 0) continue; // claim them
         }
         const room = Math.min(concurrency - inFlight.size, budget - total);
         if (room > 0 && !exhausted && !o.signal?.aborted) {
-          const r = await store.withDriverLease(experiment.id, worker, () => this.drive(room));
+          // Under the driver lease: claim (trials may have been added meanwhile), else drive, adding
+          // trials for every idle worker, not only this one. When another worker is driving, an idle
+          // worker waits (up to pollMs) for it to finish, then claims what it added.
+          const idle = inFlight.size === 0;
+          const r = await store.withDriverLease(
+            experiment.id,
+            worker,
+            async (lease) =>
+              (await store.claimTrial!(experiment.id, worker)) ??
+              this.drive(async (trials) => driverDemand(trials, { self: worker, room, concurrency, recentMs: graceMs, waiting: await lease.waiting() })),
+            idle ? pollMs : 0,
+          );
           if (r.acquired) {
+            if (typeof r.value === "object") {
+              launch(r.value);
+              continue;
+            }
             if (r.value === "exhausted") exhausted = true; // the strategy has nothing more to suggest
             else if (r.value > 0) continue; // claim what was just added
-          }
+          } else if (idle) continue; // it waited for the driver already
         }
-        await Promise.race([...inFlight, sleep(pollMs)]);
+        // Busy: nothing to do before a trial ends (or reclaiming is due), so no polling meanwhile.
+        await Promise.race([...inFlight, sleep(inFlight.size >= concurrency ? heartbeatMs : pollMs)]);
       }
     } finally {
       await Promise.allSettled(inFlight);
     }
+    // Tell the strategy the last results too (adding nothing), so the stored search state is complete.
+    if (complete) await store.withDriverLease(experiment.id, worker, () => this.drive(async () => 0));
     // The summary is the experiment's, from the store: every worker's trials.
     this.done = this.failed = this.costSeconds = 0;
     this.best = undefined;
@@ -547,11 +583,11 @@ export class Experiment {
 
   /**
    * One driver step, under the driver lease: restore the latest state, tell the strategy every
-   * trial that ended since (the state records which were told), ask for up to `room` new trials
-   * and store them with the new state. Returns how many trials were added, or "exhausted" when
-   * the strategy was asked and had nothing more to suggest.
+   * trial that ended since (the state records which were told), ask for as many new trials as
+   * `want` says (given the store's trials) and store them with the new state. Returns how many
+   * trials were added, or "exhausted" when the strategy was asked and had nothing more to suggest.
    */
-  private async drive(room: number): Promise<number | "exhausted"> {
+  private async drive(want: (trials: readonly TrialRecord[]) => Promise<number>): Promise<number | "exhausted"> {
     const o = this.o;
     const store = o.store;
     const id = this.experiment.id;
@@ -564,8 +600,10 @@ export class Experiment {
       await this.prepareFresh();
       this.prepared = true;
     }
-    const told = new Set<number>(saved?.told ?? []);
     const trials = await store.getTrials(id);
+    // A state without `told` was written by `run()`, which saves it with every completion after
+    // telling the strategy: every trial that has ended was told.
+    const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
     for (const t of trials) {
       if (!TERMINAL_STATUSES.includes(t.status) || told.has(t.number)) continue;
       const metrics = t.metrics ?? {};
@@ -573,7 +611,7 @@ export class Experiment {
       told.add(t.number);
     }
     const seen = new Set(trials.map((t) => t.archHash));
-    const n = Math.min(room, o.budget.trials - trials.length);
+    const n = Math.min(await want(trials), o.budget.trials - trials.length);
     const points: Json[] = [];
     while (points.length < n && this.warmQueue.length > 0) {
       const p = this.warmQueue.shift()!;
@@ -588,6 +626,7 @@ export class Experiment {
       id,
       points.slice(0, Math.max(0, n)).map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
       state,
+      trials.length, // adds nothing if another driver added trials meanwhile (this one lost its lease)
     );
     return n > 0 && points.length === 0 ? "exhausted" : added.length;
   }
@@ -609,9 +648,9 @@ export class Experiment {
     try {
       const fidelity = o.scheduler.onStart(trial);
       let completion: TrialCompletion;
-      const hit = o.cache === false ? undefined : await store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity);
-      if (hit && hit.number !== trial.number) {
-        completion = { status: "finished", metrics: hit.metrics, hidden: hit.hidden, costSeconds: 0, cachedFrom: hit.number };
+      const hit = await this.cacheHit(trial, fidelity);
+      if (hit) {
+        completion = hit;
       } else {
         await store.startTrial(trial.id, fidelity, worker, attempt);
         const spec: TrialSpec = {
@@ -659,6 +698,7 @@ export class Experiment {
         hidden: completion.hidden ?? null,
         costSeconds: completion.costSeconds ?? null,
         cachedFrom: completion.cachedFrom ?? null,
+        cachedFromExperiment: completion.cachedFromExperiment ?? null,
         error: completion.error ?? null,
         worker,
         finishedAt: Date.now(),
@@ -684,12 +724,12 @@ export class Experiment {
     let reached: Fidelity | undefined;
 
     const infeasible = resumeFrom ? undefined : this.cheapViolation(trial);
-    const hit = infeasible || o.cache === false ? undefined : await store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity);
+    const hit = infeasible ? undefined : await this.cacheHit(trial, fidelity);
     if (infeasible) {
       // Cheap before expensive: a constraint on a metric known without training already fails.
       completion = { status: "pruned", metrics: infeasible.metrics, costSeconds: 0, error: infeasible.error };
-    } else if (hit && hit.number !== trial.number) {
-      completion = { status: "finished", metrics: hit.metrics, hidden: hit.hidden, costSeconds: 0, cachedFrom: hit.number };
+    } else if (hit) {
+      completion = hit;
     } else {
       await store.startTrial(trial.id, fidelity, o.worker ?? `pid${process.pid}`);
       const spec: TrialSpec = {
@@ -741,6 +781,7 @@ export class Experiment {
       hidden: completion.hidden ?? null,
       costSeconds: completion.costSeconds ?? null,
       cachedFrom: completion.cachedFrom ?? null,
+      cachedFromExperiment: completion.cachedFromExperiment ?? null,
       error: completion.error ?? null,
       finishedAt: Date.now(),
     };
@@ -769,6 +810,35 @@ export class Experiment {
     if (record.status !== "paused") this.dropCheckpoint(trial.number);
     this.account(record);
     o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
+  }
+
+  /** Experiments whose results this one may reuse (`cache: "shared"`), and when that list was read. */
+  private cacheSources: { id: number; name: string }[] = [];
+  private cacheSourcesAt = -Infinity;
+
+  /**
+   * The result of an equal trial (canonical architecture, hyperparameters and fidelity) already
+   * finished in this experiment or, with `cache: "shared"`, in another experiment of the store
+   * that evaluates the same way (equal space and evaluator sections of its config).
+   */
+  private async cacheHit(trial: TrialRecord, fidelity: Fidelity): Promise<TrialCompletion | undefined> {
+    const o = this.o;
+    if (o.cache === false) return undefined;
+    const own = await o.store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity);
+    if (own && own.number !== trial.number) return { status: "finished", metrics: own.metrics, hidden: own.hidden, costSeconds: 0, cachedFrom: own.number };
+    if (o.cache !== "shared") return undefined;
+    if (Date.now() - this.cacheSourcesAt > 10_000) {
+      // Re-read now and then: experiments created while this one runs join the cache.
+      const mine = this.experiment.config as { space?: Json; evaluator?: Json };
+      const same = (c: JsonObject) => stableStringify(c.space ?? null) === stableStringify(mine.space ?? null) && stableStringify(c.evaluator ?? null) === stableStringify(mine.evaluator ?? null);
+      this.cacheSources = (await o.store.listExperiments()).filter((e) => e.id !== this.experiment.id && same(e.config)).map((e) => ({ id: e.id, name: e.name }));
+      this.cacheSourcesAt = Date.now();
+    }
+    for (const src of this.cacheSources) {
+      const hit = await o.store.findFinished(src.id, trial.archHash, trial.hp, fidelity);
+      if (hit) return { status: "finished", metrics: hit.metrics, hidden: hit.hidden, costSeconds: 0, cachedFrom: hit.number, cachedFromExperiment: src.name };
+    }
+    return undefined;
   }
 
   /** A trial that will not be continued needs no checkpoint. */

@@ -39,6 +39,8 @@ export interface TrialRecord extends NewTrial {
   costSeconds: number | null;
   /** Number of the trial whose result this one reused, when it was a cache hit. */
   cachedFrom: number | null;
+  /** The experiment of that trial, when it was another one of the store (`cache: shared`); null for this experiment. */
+  cachedFromExperiment?: string | null;
   error: string | null;
   worker: string | null;
   createdAt: number;
@@ -53,6 +55,7 @@ export interface TrialCompletion {
   costSeconds?: number | null;
   error?: string | null;
   cachedFrom?: number | null;
+  cachedFromExperiment?: string | null;
 }
 
 /** A write for a trial attempt that is no longer current (the trial was reclaimed and given to another worker). */
@@ -77,6 +80,12 @@ export interface ReclaimResult {
 
 export type LeaseResult<T> = { acquired: true; value: T } | { acquired: false };
 
+/** What the holder of an experiment's driver lease can learn about the other workers. */
+export interface DriverLease {
+  /** Workers waiting for the lease now (they found nothing to claim); 0 when the store cannot tell. */
+  waiting(): Promise<number>;
+}
+
 export interface IntermediateValue {
   step: number;
   metrics: Metrics;
@@ -96,8 +105,12 @@ export interface Store {
 
   /** Latest strategy snapshot (strategy and scheduler state as one JSON value). */
   loadSearchState(experimentId: number): Promise<Json | undefined>;
-  /** Adds trials with consecutive new numbers and saves the search state, atomically. */
-  addTrials(experimentId: number, trials: NewTrial[], searchState: Json): Promise<TrialRecord[]>;
+  /**
+   * Adds trials with consecutive new numbers and saves the search state, atomically. With
+   * `expectedCount`, adds nothing and returns [] unless the experiment holds exactly that many
+   * trials: a driver that lost its lease cannot add suggestions made from an outdated state.
+   */
+  addTrials(experimentId: number, trials: NewTrial[], searchState: Json, expectedCount?: number): Promise<TrialRecord[]>;
   /** With `attempt` (a claimed trial), throws StaleAttemptError unless that attempt still holds the trial. */
   startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number): Promise<void>;
   /**
@@ -125,9 +138,11 @@ export interface Store {
   reclaimStale?(experimentId: number, graceMs: number, maxRetries: number): Promise<ReclaimResult>;
   /**
    * Runs `fn` while holding the experiment's driver lease (one holder at a time, released when
-   * `fn` ends or its process dies); `{ acquired: false }` at once when another holder has it.
+   * `fn` ends or its process dies). When another worker holds it, gives `{ acquired: false }`,
+   * after waiting up to `waitMs` (default 0) for that holder to let go: it was adding trials, so
+   * every waiter wakes when it is done and can claim them (without taking the lease in turn).
    */
-  withDriverLease?<T>(experimentId: number, owner: string, fn: () => Promise<T>): Promise<LeaseResult<T>>;
+  withDriverLease?<T>(experimentId: number, owner: string, fn: (lease: DriverLease) => Promise<T>, waitMs?: number): Promise<LeaseResult<T>>;
 
   getTrials(experimentId: number, opts?: { status?: readonly TrialStatus[] }): Promise<TrialRecord[]>;
   getTrial(experimentId: number, number: number): Promise<TrialRecord | undefined>;

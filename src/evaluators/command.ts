@@ -2,7 +2,8 @@ import { z } from "zod";
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, writeFileSync, rmSync, type WriteStream } from "node:fs";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { CappedLines } from "./capped-lines.js";
 import type { Component } from "../core/component.js";
 import type { EvalContext, EvalResult, Evaluator, FidelitySpec, Metrics, TrialSpec } from "../core/evaluator.js";
 import type { JsonObject } from "../core/json.js";
@@ -12,6 +13,19 @@ import { exportPytorch } from "../export/pytorch.js";
 
 /** The line prefix by which a trial program reports metrics on stdout. */
 export const METRIC_PREFIX = "archsearch-metric:";
+/** Bytes of one stdout line kept for parsing (the log file gets everything). */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/** Copies a program's output into its log file, pausing the program's pipe while the file catches up (memory stays bounded). */
+function toLog(from: Readable, log: WriteStream, onChunk: (chunk: Buffer) => void): void {
+  from.on("data", (chunk: Buffer) => {
+    onChunk(chunk);
+    if (!log.write(chunk)) {
+      from.pause();
+      log.once("drain", () => from.resume());
+    }
+  });
+}
 
 const options = z.strictObject({
   command: z
@@ -142,8 +156,7 @@ export class CommandEvaluator implements Evaluator {
     const outLog: WriteStream = createWriteStream(logs.out);
     const errLog: WriteStream = createWriteStream(logs.err);
     let stderrTail = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      errLog.write(chunk);
+    toLog(child.stderr, errLog, (chunk) => {
       stderrTail = (stderrTail + chunk.toString("utf8")).slice(-o.stderr_tail);
     });
     child.stdin.on("error", () => undefined); // a program that never reads stdin closes it early
@@ -166,11 +179,10 @@ export class CommandEvaluator implements Evaluator {
     let costSeconds: number | undefined;
     let last: Metrics | undefined;
     let protocolError: Error | undefined;
-    const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
-    lines.on("line", (line) => {
-      outLog.write(line + "\n");
+    const lines = new CappedLines(MAX_LINE_BYTES, (line, truncated) => {
       if (!line.includes(METRIC_PREFIX) || protocolError) return;
       try {
+        if (truncated) throw new Error(`trial ${spec.number} (${shown}): metric line longer than ${MAX_LINE_BYTES} bytes`);
         const m = parseMetricLine(line, `trial ${spec.number} (${shown})`);
         if (m.hidden) hidden = { ...hidden, ...m.hidden };
         if (m.costSeconds !== undefined) costSeconds = m.costSeconds;
@@ -185,6 +197,8 @@ export class CommandEvaluator implements Evaluator {
         terminate();
       }
     });
+    toLog(child.stdout, outLog, (chunk) => lines.push(chunk));
+    child.stdout.on("end", () => lines.end());
 
     const started = Date.now();
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolveExit) => {

@@ -13,7 +13,7 @@ import type {
   TrialStatus,
 } from "../core/store.js";
 import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
-import type { ClaimedTrial, LeaseResult, ReclaimResult } from "../core/store.js";
+import type { ClaimedTrial, DriverLease, LeaseResult, ReclaimResult } from "../core/store.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey, metricsFromJson, metricsToJson } from "./common.js";
 
@@ -132,6 +132,9 @@ function errorText(e: unknown): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The driver lease's connection was lost (so was the lock): the holder's step is abandoned. */
+class LeaseLost extends Error {}
+
 /** Exponential backoff with jitter: between half and all of base * 2^(attempt-1), capped. */
 function backoffMs(attempt: number, r: RetryOptions): number {
   const full = Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** (attempt - 1));
@@ -201,6 +204,8 @@ const MIGRATIONS: ((s: string) => string)[] = [
   (s) => `
    ALTER TABLE ${s}.trials ADD COLUMN attempt integer NOT NULL DEFAULT 0;
    ALTER TABLE ${s}.trials ADD COLUMN retries integer NOT NULL DEFAULT 0;`,
+  // Cache hits from another experiment of the store (cache: shared) name it.
+  (s) => `ALTER TABLE ${s}.trials ADD COLUMN cached_from_experiment text;`,
 ];
 
 /** Number of migrations this version knows: the schema version of a store it creates. */
@@ -220,6 +225,7 @@ interface TrialRow {
   hidden: Record<string, number | string> | null;
   cost_s: number | null;
   cached_from: number | null;
+  cached_from_experiment?: string | null;
   error: string | null;
   worker: string | null;
   created_at: number;
@@ -252,6 +258,7 @@ function toTrial(r: TrialRow): TrialRecord {
     hidden: metricsFromJson(r.hidden),
     costSeconds: r.cost_s,
     cachedFrom: r.cached_from,
+    cachedFromExperiment: r.cached_from_experiment ?? null,
     error: r.error,
     worker: r.worker,
     createdAt: r.created_at,
@@ -518,20 +525,29 @@ export class PostgresStore implements Store {
     return rows[0]?.search_state ?? undefined;
   }
 
-  async addTrials(experimentId: number, trials: NewTrial[], searchState: Json) {
+  async addTrials(experimentId: number, trials: NewTrial[], searchState: Json, expectedCount?: number) {
     const requestId = randomUUID();
     const payload = JSON.stringify(trials.map((t) => ({ point: t.point, arch: t.arch, hp: t.hp, archHash: t.archHash })));
+    let retry = false;
     return this.transaction("addTrials", async (c) => {
-      // A retry after a commit whose answer was lost: the trials are there already.
-      const prior = await c.query<TrialRow>(`SELECT * FROM ${this.table("trials")} WHERE request_id = $1 ORDER BY number`, [requestId]);
-      if (prior.rows.length > 0) return prior.rows.map(toTrial);
+      // A retry after a commit whose answer was lost: the trials are there already. (A first try cannot have committed.)
+      if (retry) {
+        const prior = await c.query<TrialRow>(`SELECT * FROM ${this.table("trials")} WHERE request_id = $1 ORDER BY number`, [requestId]);
+        if (prior.rows.length > 0) return prior.rows.map(toTrial);
+      }
+      retry = true;
       // The experiment row is the counter: its row lock orders concurrent adders, so numbers never repeat.
+      const fenced = expectedCount !== undefined;
       const bump = await c.query<{ first: number }>(
         `UPDATE ${this.table("experiments")} SET next_number = next_number + $2, search_state = $3::json, updated_at = ${NOW_MS}
-         WHERE id = $1 RETURNING next_number - $2 AS first`,
-        [experimentId, trials.length, JSON.stringify(searchState)],
+         WHERE id = $1 ${fenced ? "AND next_number = $4" : ""} RETURNING next_number - $2 AS first`,
+        [experimentId, trials.length, JSON.stringify(searchState), ...(fenced ? [expectedCount] : [])],
       );
-      if (bump.rows.length === 0) throw new Error(`no experiment with id ${experimentId}`);
+      if (bump.rows.length === 0) {
+        const exists = await c.query(`SELECT 1 FROM ${this.table("experiments")} WHERE id = $1`, [experimentId]);
+        if (exists.rowCount === 0) throw new Error(`no experiment with id ${experimentId}`);
+        return []; // the experiment moved on since the caller looked (expectedCount)
+      }
       if (trials.length === 0) return [];
       const { rows } = await c.query<TrialRow>(
         `INSERT INTO ${this.table("trials")} (experiment_id, number, status, point, arch, hp, arch_hash, request_id, created_at)
@@ -603,29 +619,88 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** The driver lease is a session advisory lock: the server releases it when the holder's connection ends (process killed included). */
-  async withDriverLease<T>(experimentId: number, _owner: string, fn: () => Promise<T>): Promise<LeaseResult<T>> {
+  /**
+   * The driver lease is a session advisory lock: the server releases it when the holder's
+   * connection ends (process killed included). The holder also holds a second lock, the gate,
+   * for as long as it drives. Waiting (`waitMs`) is a request for the gate in shared mode, queued
+   * by the server under a lock_timeout: no polling, and every waiter is let through at once when
+   * the holder opens the gate (each gives it back at once and goes to claim). The lease itself is
+   * only ever tried, never waited for, so waiters passing the gate never keep a new driver out.
+   * The holder counts the waiters in pg_locks. Taking the lease retries transient errors like
+   * every other operation.
+   */
+  async withDriverLease<T>(experimentId: number, _owner: string, fn: (lease: DriverLease) => Promise<T>, waitMs = 0): Promise<LeaseResult<T>> {
     await this.opened;
     if (this.poolSize < 2) throw new UserError(`workers need pool_size >= 2 in storage ${this.url} (the driver lease holds one connection while the others work)`);
     const key = `archsearch-driver:${this.schema}:${experimentId}`;
-    const { client, done } = await this.withRetry("driverLease", () => this.checkout());
-    let broken = false;
-    try {
-      const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [key]);
-      if (!rows[0].ok) return { acquired: false };
+    const gate = `archsearch-driver-gate:${this.schema}:${experimentId}`;
+    const held = await this.withRetry("driverLease", async () => {
+      const c = await this.checkout();
       try {
-        return { acquired: true, value: await fn() };
-      } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]).catch(() => {
-          broken = true; // a lost connection has released the lock already
-        });
+        const { rows } = await c.client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [key]);
+        if (rows[0].ok) {
+          // Close the gate (after any waiter still passing it): the workers that wait from now on queue on it.
+          await c.client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [gate]);
+          return c;
+        }
+        if (waitMs > 0) await this.awaitGate(c.client, gate, waitMs);
+        c.done(false);
+        return undefined;
+      } catch (e) {
+        c.done(true); // the session ends, and any lock it took with it
+        throw e;
       }
+    });
+    if (!held) return { acquired: false };
+    const { client, done } = held;
+    const waiting = () =>
+      this.gateWaiters(client, gate).catch((e: unknown) => {
+        // The lease's own connection is gone, and the server released the locks with it.
+        throw isTransientError(e) ? new LeaseLost() : e;
+      });
+    try {
+      return { acquired: true, value: await fn({ waiting }) };
     } catch (e) {
-      broken = true;
+      if (e instanceof LeaseLost) return { acquired: false };
       throw e;
     } finally {
-      done(broken);
+      // Open the gate, then let go of the lease. A lost connection has released both already; it is then discarded.
+      const unlocked = await client
+        .query("SELECT pg_advisory_unlock(hashtextextended($1, 0)), pg_advisory_unlock(hashtextextended($2, 0))", [gate, key])
+        .then(
+          () => true,
+          () => false,
+        );
+      done(!unlocked);
     }
+  }
+
+  /** Waits up to `waitMs` until the driver opens the gate `gate` (a shared request, given back at once). */
+  private async awaitGate(client: pg.PoolClient, gate: string, waitMs: number): Promise<void> {
+    await client.query("SELECT set_config('lock_timeout', $1, false)", [`${Math.ceil(waitMs)}ms`]);
+    try {
+      await client.query("SELECT pg_advisory_lock_shared(hashtextextended($1, 0))", [gate]);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "55P03") throw e; // 55P03 lock_not_available: waited waitMs
+    } finally {
+      await client.query("RESET lock_timeout");
+    }
+    // Given back in every case: the timeout can fire just after the lock was granted, and a session
+    // lock survives the statement's error (this pooled connection would keep it for ever).
+    await client.query("SELECT pg_advisory_unlock_shared(hashtextextended($1, 0))", [gate]);
+  }
+
+  /** Sessions waiting at the gate `gate` (a bigint key shows in pg_locks as classid = high half, objid = low half, objsubid 1). */
+  private async gateWaiters(client: pg.PoolClient, gate: string): Promise<number> {
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::integer AS n FROM pg_locks
+       WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND classid::bigint = (hashtextextended($1, 0) >> 32) & 4294967295
+         AND objid::bigint = hashtextextended($1, 0) & 4294967295`,
+      [gate],
+    );
+    return rows[0].n;
   }
 
   async reportIntermediate(trialId: number, step: number, metrics: Metrics, attempt?: number) {
@@ -662,15 +737,21 @@ export class PostgresStore implements Store {
       }
       let fidelity = row.fidelity;
       if (c.cachedFrom != null) {
-        const src = await db.query<{ fidelity: Fidelity | null }>(
-          `SELECT fidelity FROM ${this.table("trials")} WHERE experiment_id = $1 AND number = $2`,
-          [row.experiment_id, c.cachedFrom],
-        );
+        const src =
+          c.cachedFromExperiment != null
+            ? await db.query<{ fidelity: Fidelity | null }>(
+                `SELECT t.fidelity FROM ${this.table("trials")} t JOIN ${this.table("experiments")} e ON e.id = t.experiment_id WHERE e.name = $1 AND t.number = $2`,
+                [c.cachedFromExperiment, c.cachedFrom],
+              )
+            : await db.query<{ fidelity: Fidelity | null }>(`SELECT fidelity FROM ${this.table("trials")} WHERE experiment_id = $1 AND number = $2`, [
+                row.experiment_id,
+                c.cachedFrom,
+              ]);
         fidelity = src.rows[0]?.fidelity ?? null;
       }
       await db.query(
         `UPDATE ${this.table("trials")} SET status = $2, metrics = $3::jsonb, hidden = $4::jsonb, cost_s = $5, error = $6, cached_from = $7,
-           fidelity = $8::jsonb, cache_key = $9, finished_at = ${NOW_MS} WHERE id = $1`,
+           fidelity = $8::jsonb, cache_key = $9, cached_from_experiment = $10, finished_at = ${NOW_MS} WHERE id = $1`,
         [
           trialId,
           c.status,
@@ -681,6 +762,7 @@ export class PostgresStore implements Store {
           c.cachedFrom ?? null,
           jsonOrNull(fidelity),
           fidelity ? cacheKey(row.arch_hash, row.hp, fidelity) : null,
+          c.cachedFromExperiment ?? null,
         ],
       );
       if (searchState === undefined) return;

@@ -15,7 +15,7 @@ import type {
   TrialStatus,
 } from "../core/store.js";
 import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
-import type { ClaimedTrial, LeaseResult, ReclaimResult } from "../core/store.js";
+import type { ClaimedTrial, DriverLease, LeaseResult, ReclaimResult } from "../core/store.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey } from "./common.js";
 
@@ -68,6 +68,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE trials ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE experiments ADD COLUMN driver TEXT;
    ALTER TABLE experiments ADD COLUMN driver_until INTEGER;`,
+  // Cache hits from another experiment of the store (cache: shared) name it.
+  `ALTER TABLE trials ADD COLUMN cached_from_experiment TEXT;`,
 ];
 
 /** How long a SQLite driver lease lasts without being released (its holder died). */
@@ -87,6 +89,7 @@ interface TrialRow {
   hidden: string | null;
   cost_s: number | null;
   cached_from: number | null;
+  cached_from_experiment?: string | null;
   error: string | null;
   worker: string | null;
   created_at: number;
@@ -136,6 +139,7 @@ function toTrial(r: TrialRow): TrialRecord {
     hidden: parseMetrics(r.hidden),
     costSeconds: r.cost_s,
     cachedFrom: r.cached_from,
+    cachedFromExperiment: r.cached_from_experiment ?? null,
     error: r.error,
     worker: r.worker,
     createdAt: r.created_at,
@@ -231,11 +235,12 @@ export class SqliteStore implements Store {
     this.db.prepare("UPDATE experiments SET search_state = ?, updated_at = ? WHERE id = ?").run(JSON.stringify(state), Date.now(), experimentId);
   }
 
-  async addTrials(experimentId: number, trials: NewTrial[], searchState: Json) {
+  async addTrials(experimentId: number, trials: NewTrial[], searchState: Json, expectedCount?: number) {
     return this.db.transaction(() => {
       const { next } = this.db
         .prepare("SELECT COALESCE(MAX(number) + 1, 0) AS next FROM trials WHERE experiment_id = ?")
         .get(experimentId) as { next: number };
+      if (expectedCount !== undefined && next !== expectedCount) return []; // the experiment moved on since the caller looked
       const insert = this.db.prepare(
         "INSERT INTO trials (experiment_id, number, status, point, arch, hp, arch_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *",
       );
@@ -288,10 +293,11 @@ export class SqliteStore implements Store {
           throw new StaleAttemptError(trialId, attempt, `the trial is ${row.status}`);
         }
       }
-      const fidelity = c.cachedFrom != null ? this.fidelityOf(row.experiment_id, c.cachedFrom) : parse<Fidelity>(row.fidelity);
+      const source = c.cachedFromExperiment != null ? this.experimentIdOf(c.cachedFromExperiment) : row.experiment_id;
+      const fidelity = c.cachedFrom != null ? this.fidelityOf(source, c.cachedFrom) : parse<Fidelity>(row.fidelity);
       this.db
         .prepare(
-          `UPDATE trials SET status = ?, metrics = ?, hidden = ?, cost_s = ?, error = ?, cached_from = ?,
+          `UPDATE trials SET status = ?, metrics = ?, hidden = ?, cost_s = ?, error = ?, cached_from = ?, cached_from_experiment = ?,
              fidelity = ?, cache_key = ?, finished_at = ? WHERE id = ?`,
         )
         .run(
@@ -301,6 +307,7 @@ export class SqliteStore implements Store {
           c.costSeconds ?? null,
           c.error ?? null,
           c.cachedFrom ?? null,
+          c.cachedFromExperiment ?? null,
           fidelity ? stableStringify(fidelity) : null,
           fidelity ? cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity) : null,
           Date.now(),
@@ -354,17 +361,31 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async withDriverLease<T>(experimentId: number, owner: string, fn: () => Promise<T>): Promise<LeaseResult<T>> {
+  /** A lease row on the experiment. Waiting (`waitMs`) looks every 20 ms whether it was let go; SQLite cannot tell who waits. */
+  async withDriverLease<T>(experimentId: number, owner: string, fn: (lease: DriverLease) => Promise<T>, waitMs = 0): Promise<LeaseResult<T>> {
     const now = Date.now();
     const got = this.db
       .prepare("UPDATE experiments SET driver = ?, driver_until = ? WHERE id = ? AND (driver IS NULL OR driver_until < ? OR driver = ?)")
       .run(owner, now + SQLITE_DRIVER_LEASE_MS, experimentId, now, owner).changes;
-    if (got === 0) return { acquired: false };
+    if (got === 0) {
+      const until = now + waitMs;
+      const held = this.db.prepare("SELECT 1 FROM experiments WHERE id = ? AND driver IS NOT NULL AND driver_until >= ?");
+      while (Date.now() < until && this.db.open && held.get(experimentId, Date.now())) {
+        await new Promise((r) => setTimeout(r, Math.min(20, until - Date.now())));
+      }
+      return { acquired: false };
+    }
     try {
-      return { acquired: true, value: await fn() };
+      return { acquired: true, value: await fn({ waiting: async () => 0 }) };
     } finally {
       if (this.db.open) this.db.prepare("UPDATE experiments SET driver = NULL, driver_until = NULL WHERE id = ? AND driver = ?").run(experimentId, owner);
     }
+  }
+
+  private experimentIdOf(name: string): number {
+    const r = this.db.prepare("SELECT id FROM experiments WHERE name = ?").get(name) as { id: number } | undefined;
+    if (!r) throw new Error(`no experiment "${name}" in the store (cache source)`);
+    return r.id;
   }
 
   private fidelityOf(experimentId: number, number: number): Fidelity | null {
