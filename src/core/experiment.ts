@@ -505,6 +505,32 @@ export class Experiment {
     };
     try {
       while (!o.signal?.aborted) {
+        // Claim before counting: a trial claimed means the budget is not done (the store never holds
+        // more trials than the budget), so counting is only needed when this worker still has room
+        // after claiming. With max_failures the count comes first, so that it stops without claiming.
+        let claimed = 0;
+        let nonePending = false;
+        if (o.budget.maxFailures === undefined) {
+          while (inFlight.size < concurrency && !o.signal?.aborted) {
+            const claim = await store.claimTrial(experiment.id, worker);
+            if (!claim) {
+              nonePending = true;
+              break;
+            }
+            launch(claim);
+            claimed++;
+          }
+        }
+        const full = claimed > 0 && inFlight.size >= concurrency;
+        if (full) {
+          if (Date.now() - lastReclaim >= heartbeatMs) {
+            const reclaimed = await store.reclaimStale(experiment.id, graceMs, maxRetries);
+            lastReclaim = Date.now();
+            if (reclaimed.retried.length > 0) continue;
+          }
+          await Promise.race([...inFlight, sleep(heartbeatMs)]);
+          continue;
+        }
         const counts = await store.countTrials(experiment.id);
         const terminal = counts.finished + counts.failed + counts.pruned + counts.paused;
         const total = terminal + counts.pending + counts.running;
@@ -517,7 +543,7 @@ export class Experiment {
           complete = true;
           break;
         }
-        while (inFlight.size < concurrency && !o.signal?.aborted) {
+        while (!nonePending && inFlight.size < concurrency && !o.signal?.aborted) {
           const claim = await store.claimTrial(experiment.id, worker);
           if (!claim) break;
           launch(claim);

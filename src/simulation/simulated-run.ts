@@ -122,7 +122,6 @@ export async function runSimulated(o: SimulationOptions): Promise<SimulationSumm
   const queue = new EventQueue();
   const running = new Map<number, Run>();
   const paused = new Map<number, SimulatedResult>();
-  const points = new Map<number, Json>();
   const seen = new Set<string>();
   let time = 0;
   let seq = 0;
@@ -174,7 +173,6 @@ export async function runSimulated(o: SimulationOptions): Promise<SimulationSumm
       }
       const number = created++;
       seen.add(pointHash(o.space, point));
-      points.set(number, point);
       startRun(number, point, false);
     }
   };

@@ -312,6 +312,8 @@ export class PostgresStore implements Store {
   private readonly onRetry?: (event: RetryEvent) => void;
   private readonly opened: Promise<void>;
   private closed = false;
+  /** arch_hash and hp of trials this process claimed (they never change), so that startTrial needs no read first. */
+  private readonly claimed = new Map<number, { arch_hash: string; hp: JsonObject }>();
 
   /** `url`: postgres://user[:password]@host[:port]/database[?schema=...&retry_attempts=...]. */
   constructor(url: string, options: PostgresStoreOptions = {}) {
@@ -528,6 +530,7 @@ export class PostgresStore implements Store {
   async addTrials(experimentId: number, trials: NewTrial[], searchState: Json, expectedCount?: number) {
     const requestId = randomUUID();
     const payload = JSON.stringify(trials.map((t) => ({ point: t.point, arch: t.arch, hp: t.hp, archHash: t.archHash })));
+    const fenced = expectedCount !== undefined;
     let retry = false;
     return this.transaction("addTrials", async (c) => {
       // A retry after a commit whose answer was lost: the trials are there already. (A first try cannot have committed.)
@@ -536,8 +539,23 @@ export class PostgresStore implements Store {
         if (prior.rows.length > 0) return prior.rows.map(toTrial);
       }
       retry = true;
+      if (trials.length > 0) {
+        // One statement: the counter's bump and the inserts. It adds nothing when the bump matches no row
+        // (the experiment moved on, or is gone); the statements below then tell which.
+        const { rows } = await c.query<TrialRow>(
+          `WITH bump AS (
+             UPDATE ${this.table("experiments")} SET next_number = next_number + $2::integer, search_state = $3::json, updated_at = ${NOW_MS}
+             WHERE id = $1 ${fenced ? "AND next_number = $6::integer" : ""} RETURNING next_number - $2::integer AS first
+           )
+           INSERT INTO ${this.table("trials")} (experiment_id, number, status, point, arch, hp, arch_hash, request_id, created_at)
+           SELECT $1, bump.first + x.ord::integer - 1, 'pending', x.e->'point', x.e->'arch', x.e->'hp', x.e->>'archHash', $5::uuid, ${NOW_MS}
+           FROM bump, jsonb_array_elements($4::jsonb) WITH ORDINALITY AS x(e, ord)
+           RETURNING *`,
+          [experimentId, trials.length, JSON.stringify(searchState), payload, requestId, ...(fenced ? [expectedCount] : [])],
+        );
+        if (rows.length > 0) return rows.map(toTrial).sort((a, b) => a.number - b.number);
+      }
       // The experiment row is the counter: its row lock orders concurrent adders, so numbers never repeat.
-      const fenced = expectedCount !== undefined;
       const bump = await c.query<{ first: number }>(
         `UPDATE ${this.table("experiments")} SET next_number = next_number + $2, search_state = $3::json, updated_at = ${NOW_MS}
          WHERE id = $1 ${fenced ? "AND next_number = $4" : ""} RETURNING next_number - $2 AS first`,
@@ -562,10 +580,17 @@ export class PostgresStore implements Store {
 
   async startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number) {
     await this.opened;
+    const fenced = attempt !== undefined;
+    // A fenced start of a trial claimed here knows its (immutable) arch_hash and hp already: one statement.
+    const known = fenced ? this.claimed.get(trialId) : undefined;
+    this.claimed.delete(trialId);
     await this.withRetry("startTrial", async () => {
-      const { rows } = await this.pool.query<{ arch_hash: string; hp: JsonObject }>(`SELECT arch_hash, hp FROM ${this.table("trials")} WHERE id = $1`, [trialId]);
-      if (rows.length === 0) throw new Error(`no trial with id ${trialId}`);
-      const fenced = attempt !== undefined;
+      let rows: { arch_hash: string; hp: JsonObject }[];
+      if (known) rows = [known];
+      else {
+        rows = (await this.pool.query<{ arch_hash: string; hp: JsonObject }>(`SELECT arch_hash, hp FROM ${this.table("trials")} WHERE id = $1`, [trialId])).rows;
+        if (rows.length === 0) throw new Error(`no trial with id ${trialId}`);
+      }
       const res = await this.pool.query(
         `UPDATE ${this.table("trials")} SET status = 'running', fidelity = $2::jsonb, cache_key = $3, worker = $4, started_at = ${NOW_MS}, heartbeat_at = ${NOW_MS}
          WHERE id = $1 ${fenced ? "AND attempt = $5 AND status = 'running'" : ""}`,
@@ -584,7 +609,10 @@ export class PostgresStore implements Store {
        RETURNING *`,
       [experimentId, worker],
     );
-    return rows.length ? { trial: toTrial(rows[0]), attempt: rows[0].attempt } : undefined;
+    if (rows.length === 0) return undefined;
+    if (this.claimed.size > 10_000) this.claimed.clear(); // claimed and never started nor completed (bounded)
+    this.claimed.set(rows[0].id, { arch_hash: rows[0].arch_hash, hp: rows[0].hp });
+    return { trial: toTrial(rows[0]), attempt: rows[0].attempt };
   }
 
   async heartbeat(trialId: number, attempt: number): Promise<boolean> {
@@ -597,6 +625,14 @@ export class PostgresStore implements Store {
   }
 
   async reclaimStale(experimentId: number, graceMs: number, maxRetries: number): Promise<ReclaimResult> {
+    // Usually nothing is stale: one plain read instead of a transaction (which checks again under its locks).
+    const stale = await this.query<{ any: boolean }>(
+      "reclaimStale",
+      `SELECT EXISTS (SELECT 1 FROM ${this.table("trials")} WHERE experiment_id = $1 AND status = 'running'
+         AND COALESCE(heartbeat_at, started_at, created_at) < ${NOW_MS} - $2) AS any`,
+      [experimentId, graceMs],
+    );
+    if (!stale.rows[0].any) return { retried: [], failed: [] };
     return this.transaction("reclaimStale", async (c) => {
       const { rows } = await c.query<{ id: number; number: number; worker: string | null; retries: number }>(
         `SELECT id, number, worker, retries FROM ${this.table("trials")} WHERE experiment_id = $1 AND status = 'running'
@@ -677,17 +713,17 @@ export class PostgresStore implements Store {
 
   /** Waits up to `waitMs` until the driver opens the gate `gate` (a shared request, given back at once). */
   private async awaitGate(client: pg.PoolClient, gate: string, waitMs: number): Promise<void> {
-    await client.query("SELECT set_config('lock_timeout', $1, false)", [`${Math.ceil(waitMs)}ms`]);
+    const { rows } = await client.query<{ old: string }>("SELECT current_setting('lock_timeout') AS old, set_config('lock_timeout', $1, false)", [`${Math.ceil(waitMs)}ms`]);
     try {
       await client.query("SELECT pg_advisory_lock_shared(hashtextextended($1, 0))", [gate]);
     } catch (e) {
-      if ((e as { code?: unknown }).code !== "55P03") throw e; // 55P03 lock_not_available: waited waitMs
-    } finally {
-      await client.query("RESET lock_timeout");
+      // 55P03 lock_not_available: waited waitMs. Another error ends the connection (the caller discards it).
+      if ((e as { code?: unknown }).code !== "55P03") throw e;
     }
     // Given back in every case: the timeout can fire just after the lock was granted, and a session
-    // lock survives the statement's error (this pooled connection would keep it for ever).
-    await client.query("SELECT pg_advisory_unlock_shared(hashtextextended($1, 0))", [gate]);
+    // lock survives the statement's error (this pooled connection would keep it for ever). The same
+    // round trip puts lock_timeout back.
+    await client.query("SELECT pg_advisory_unlock_shared(hashtextextended($1, 0)), set_config('lock_timeout', $2, false)", [gate, rows[0].old]);
   }
 
   /** Sessions waiting at the gate `gate` (a bigint key shows in pg_locks as classid = high half, objid = low half, objsubid 1). */
@@ -721,6 +757,20 @@ export class PostgresStore implements Store {
   }
 
   async completeTrial(trialId: number, c: TrialCompletion, searchState: Json | undefined, attempt?: number) {
+    this.claimed.delete(trialId);
+    if (attempt !== undefined && c.cachedFrom == null && c.cachedFromExperiment == null && searchState === undefined) {
+      // The common case of a worker: one fenced statement. The trial keeps its fidelity (and the cache key
+      // startTrial derived from it). When no row matches (reclaimed, or a retried commit that went through),
+      // the transaction below decides between StaleAttemptError and an idempotent success.
+      const res = await this.query(
+        "completeTrial",
+        `UPDATE ${this.table("trials")} SET status = $3, metrics = $4::jsonb, hidden = $5::jsonb, cost_s = $6, error = $7, cached_from = NULL,
+           cache_key = CASE WHEN fidelity IS NULL THEN NULL ELSE cache_key END, cached_from_experiment = NULL, finished_at = ${NOW_MS}
+         WHERE id = $1 AND attempt = $2 AND status = 'running'`,
+        [trialId, attempt, c.status, jsonOrNull(metricsToJson(c.metrics)), jsonOrNull(metricsToJson(c.hidden)), c.costSeconds ?? null, c.error ?? null],
+      );
+      if ((res.rowCount ?? 0) > 0) return;
+    }
     await this.transaction("completeTrial", async (db) => {
       const { rows } = await db.query<{ experiment_id: number; arch_hash: string; hp: JsonObject; fidelity: Fidelity | null; status: TrialStatus; attempt: number }>(
         `SELECT experiment_id, arch_hash, hp, fidelity, status, attempt FROM ${this.table("trials")} WHERE id = $1 FOR UPDATE`,
