@@ -343,14 +343,7 @@ export class Experiment {
     // A state written by workers lists the trials its strategy was told; ones that ended after it
     // (workers do not tell at completion) are told now, so a run after workers misses none.
     const toldByWorkers = (saved as { told?: number[] } | undefined)?.told;
-    if (toldByWorkers) {
-      const told = new Set(toldByWorkers);
-      for (const t of all) {
-        if (!TERMINAL_STATUSES.includes(t.status) || told.has(t.number)) continue;
-        const metrics = t.metrics ?? {};
-        o.strategy.tell({ number: t.number, point: t.point, status: t.status as "finished" | "failed" | "pruned", metrics, score: t.status === "finished" ? o.objectives.score(metrics) : -Infinity, fidelity: t.fidelity ?? undefined });
-      }
-    }
+    if (toldByWorkers) this.tellUntold(all, new Set(toldByWorkers));
     for (const t of all) {
       this.created++;
       this.seenHashes.add(t.archHash);
@@ -630,12 +623,7 @@ export class Experiment {
     // A state without `told` was written by `run()`, which saves it with every completion after
     // telling the strategy: every trial that has ended was told.
     const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
-    for (const t of trials) {
-      if (!TERMINAL_STATUSES.includes(t.status) || told.has(t.number)) continue;
-      const metrics = t.metrics ?? {};
-      o.strategy.tell({ number: t.number, point: t.point, status: t.status as "finished" | "failed" | "pruned", metrics, score: t.status === "finished" ? o.objectives.score(metrics) : -Infinity });
-      told.add(t.number);
-    }
+    this.tellUntold(trials, told);
     const seen = new Set(trials.map((t) => t.archHash));
     const n = Math.min(await want(trials), o.budget.trials - trials.length);
     const points: Json[] = [];
@@ -679,15 +667,7 @@ export class Experiment {
         completion = hit;
       } else {
         await store.startTrial(trial.id, fidelity, worker, attempt);
-        const spec: TrialSpec = {
-          experiment: o.name,
-          number: trial.number,
-          point: trial.point,
-          arch: trial.arch,
-          hp: trial.hp,
-          fidelity,
-          seed: deriveSeed(o.seed, "trial", trial.number),
-        };
+        const spec = this.specFor(trial, fidelity);
         const timeoutS = o.budget.trialTimeoutSeconds;
         const timer = timeoutS ? setTimeout(() => abort.abort(new TrialTimeout(`trial timed out after ${timeoutS} s`)), timeoutS * 1000) : undefined;
         let decision = "continue" as Decision;
@@ -758,17 +738,7 @@ export class Experiment {
       completion = hit;
     } else {
       await store.startTrial(trial.id, fidelity, o.worker ?? `pid${process.pid}`);
-      const spec: TrialSpec = {
-        experiment: o.name,
-        number: trial.number,
-        point: trial.point,
-        arch: trial.arch,
-        hp: trial.hp,
-        fidelity,
-        seed: deriveSeed(o.seed, "trial", trial.number),
-      };
-      if (resumeFrom) spec.resumeFrom = resumeFrom;
-      if (o.checkpointDir) spec.checkpointDir = join(o.checkpointDir, safeName(o.name), String(trial.number));
+      const spec = this.specFor(trial, fidelity, resumeFrom);
       const abort = new AbortController();
       const timeoutS = o.budget.trialTimeoutSeconds;
       const timer = timeoutS ? setTimeout(() => abort.abort(new TrialTimeout(`trial timed out after ${timeoutS} s`)), timeoutS * 1000) : undefined;
@@ -867,9 +837,36 @@ export class Experiment {
     return undefined;
   }
 
+  /** Tells the strategy every ended trial not in `told` (and adds it there). */
+  private tellUntold(trials: readonly TrialRecord[], told: Set<number>): void {
+    for (const t of trials) {
+      if (!TERMINAL_STATUSES.includes(t.status) || told.has(t.number)) continue;
+      const metrics = t.metrics ?? {};
+      const status = t.status as "finished" | "failed" | "pruned";
+      this.o.strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? this.o.objectives.score(metrics) : -Infinity, fidelity: t.fidelity ?? undefined });
+      told.add(t.number);
+    }
+  }
+
+  /** What the evaluator gets for one run of a trial. */
+  private specFor(trial: TrialRecord, fidelity: Fidelity, resumeFrom?: Fidelity): TrialSpec {
+    const o = this.o;
+    const spec: TrialSpec = { experiment: o.name, number: trial.number, point: trial.point, arch: trial.arch, hp: trial.hp, fidelity, seed: deriveSeed(o.seed, "trial", trial.number) };
+    if (resumeFrom) spec.resumeFrom = resumeFrom;
+    const dir = this.checkpointPath(trial.number);
+    if (dir) spec.checkpointDir = dir;
+    return spec;
+  }
+
+  /** The trial's checkpoint directory, when the experiment has a checkpoint root. */
+  private checkpointPath(number: number): string | undefined {
+    return this.o.checkpointDir ? join(this.o.checkpointDir, safeName(this.o.name), String(number)) : undefined;
+  }
+
   /** A trial that will not be continued needs no checkpoint. */
   private dropCheckpoint(number: number): void {
-    if (this.o.checkpointDir) rmSync(join(this.o.checkpointDir, safeName(this.o.name), String(number)), { recursive: true, force: true });
+    const dir = this.checkpointPath(number);
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 
   /** The cheap metrics of a trial when they already break a constraint (checked before any training), else undefined. */

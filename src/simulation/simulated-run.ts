@@ -8,6 +8,7 @@ import type { SearchSpace } from "../core/space.js";
 import { pointHash, splitPoint } from "../core/space.js";
 import type { Strategy } from "../core/strategy.js";
 import { UserError } from "../core/errors.js";
+import { Heap } from "../core/heap.js";
 
 /** A trial's run ending in simulated time (a pause at a rung, a stop, the end of training). */
 export interface SimulatedResult {
@@ -63,49 +64,6 @@ interface PendingEvent {
   run: Run;
 }
 
-/** Binary min-heap on (time, seq): events at the same moment keep their creation order. */
-class EventQueue {
-  private items: PendingEvent[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  private less(a: PendingEvent, b: PendingEvent): boolean {
-    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
-  }
-  push(e: PendingEvent): void {
-    const a = this.items;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(a[i], a[p])) break;
-      [a[i], a[p]] = [a[p], a[i]];
-      i = p;
-    }
-  }
-  pop(): PendingEvent | undefined {
-    const a = this.items;
-    if (a.length === 0) return undefined;
-    const top = a[0];
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l], a[m])) m = l;
-        if (r < a.length && this.less(a[r], a[m])) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 /**
  * Runs a strategy and a scheduler against a benchmark evaluator in simulated time with N
  * workers (syne-tune's simulator backend): each intermediate report is delivered at the moment
@@ -119,7 +77,8 @@ export async function runSimulated(o: SimulationOptions): Promise<SimulationSumm
   if (!(o.workers >= 1)) throw new UserError(`simulated workers must be >= 1, got ${o.workers}`);
   const sched = o.scheduler;
   const promoting = promotes(sched);
-  const queue = new EventQueue();
+  // Earliest first; events at the same moment keep their creation order.
+  const queue = new Heap<PendingEvent>((a, b) => a.time < b.time || (a.time === b.time && a.seq < b.seq));
   const running = new Map<number, Run>();
   const paused = new Map<number, SimulatedResult>();
   const seen = new Set<string>();

@@ -4,6 +4,7 @@ import { Rng, type RngState } from "../core/rng.js";
 import { pointHash, type Capability, type Dimension, type DimensionValues, type SearchSpace } from "../core/space.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import { UserError } from "../core/errors.js";
+import { Heap } from "../core/heap.js";
 import type { StrategyComponent } from "./component.js";
 
 const options = z.strictObject({
@@ -112,49 +113,6 @@ class Mixture {
   }
 }
 
-/** Binary heap of observation indices; `before(a, b)` puts a nearer the root. */
-class Heap {
-  readonly items: number[] = [];
-  constructor(private readonly before: (a: number, b: number) => boolean) {}
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): number {
-    return this.items[0];
-  }
-  push(x: number): void {
-    const a = this.items;
-    a.push(x);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.before(a[i], a[p])) break;
-      [a[i], a[p]] = [a[p], a[i]];
-      i = p;
-    }
-  }
-  pop(): number {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.before(a[l], a[m])) m = l;
-        if (r < a.length && this.before(a[r], a[m])) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 /** How one decision is coded internally: a choice index, or a position on [0, 1] (log scale for log dimensions). */
 interface Coder {
   dim: Dimension;
@@ -259,9 +217,9 @@ export class Tpe implements Strategy {
   private scores: number[] = [];
   private finite = 0;
   /** Good set: `before` puts the worse first, so its root is the first to leave. */
-  private good: Heap;
+  private good: Heap<number>;
   /** Everything else: the best on top, the next to join the good set. */
-  private rest: Heap;
+  private rest: Heap<number>;
   private isGood: Uint8Array = new Uint8Array(1024);
   /** Per categorical decision: counts over all results and over the good set (active ones only). */
   private allCounts: Float64Array[];
@@ -371,15 +329,15 @@ export class Tpe implements Strategy {
       } else this.allCounts[d][v]++;
     });
     const better = (a: number, b: number) => this.scores[a] > this.scores[b] || (this.scores[a] === this.scores[b] && a < b);
-    if (this.good.size > 0 && better(i, this.good.peek())) this.enterGood(i);
+    if (this.good.size > 0 && better(i, this.good.peek()!)) this.enterGood(i);
     else this.rest.push(i);
     const target = this.goodSize();
     while (this.good.size > target) {
-      const j = this.good.pop();
+      const j = this.good.pop()!;
       this.leaveGood(j);
       this.rest.push(j);
     }
-    while (this.good.size < target && this.rest.size > 0 && this.scores[this.rest.peek()] > -Infinity) this.enterGood(this.rest.pop());
+    while (this.good.size < target && this.rest.size > 0 && this.scores[this.rest.peek()!] > -Infinity) this.enterGood(this.rest.pop()!);
   }
 
   private enterGood(i: number): void {
