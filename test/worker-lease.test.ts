@@ -40,9 +40,11 @@ test("postgres lease: a waiter wakes as soon as the holder lets go, without taki
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       let seen = -1;
+      let clockSkew = NaN;
       const holder = a.withDriverLease(experiment.id, "a", async (lease) => {
         await gate;
         seen = await lease.waiting();
+        clockSkew = lease.now() - Date.now();
         return "held";
       });
       await sleep(200);
@@ -59,6 +61,7 @@ test("postgres lease: a waiter wakes as soon as the holder lets go, without taki
       release();
       assert.deepEqual(await holder, { acquired: true, value: "held" });
       assert.equal(seen, 1, "the holder counted the one waiting worker");
+      assert.ok(Math.abs(clockSkew) < 2000, `the lease tells the server's clock (same machine: within 2 s of ours, was ${clockSkew} ms off)`);
       assert.deepEqual(await waiter, { acquired: false }, "the waiter is woken, not handed the lease");
       assert.ok(Date.now() - released < 3000, "promptly");
       assert.deepEqual(await c.withDriverLease(experiment.id, "c", async () => "c"), { acquired: true, value: "c" }, "nothing kept the lock (timeouts included)");
@@ -214,6 +217,18 @@ test("driver demand: running trials expected to end within a tenth of the typica
   assert.equal(driverDemand([...finished, running(3, "a", 9_500)], base), 1 + 2, "due in 500 ms: not yet");
   assert.equal(driverDemand([...finished, running(3, "a", 7_000)], base), 1 + 2, "overdue by a whole trial: no telling when it ends");
   assert.equal(driverDemand([...finished.slice(0, 2), running(3, "a", 9_000)], base), 1 + 1, "fewer than 3 finished trials: no estimate");
+});
+
+test("driver demand when suggesting ahead: now is the store's clock, not its latest event, and the window can be wider", () => {
+  const ahead = { self: "me", room: 0, concurrency: 1, recentMs: 30_000, waiting: 0 };
+  const finished = [rec(0, "finished", "a", 10_000), rec(1, "finished", "b", 10_000), rec(2, "finished", "me", 10_000)]; // 1 s each
+  const running = [rec(3, "running", "a", 10_000), rec(4, "running", "b", 10_050), rec(5, "running", "me", 10_000)];
+  // Mid-trial the latest event is the round's start: without the clock nothing counts as ending soon.
+  assert.equal(driverDemand([...finished, ...running], ahead), 0, "no clock: 1 s left by the latest event");
+  assert.equal(driverDemand([...finished, ...running], { ...ahead, now: 10_900 }), 2, "at 10.9 s: a and me end within 100 ms, b (started 50 ms later) not");
+  assert.equal(driverDemand([...finished, ...running], { ...ahead, now: 10_900, window: 0.2 }), 3, "a window of 200 ms: b too");
+  assert.equal(driverDemand([...finished, ...running, rec(6, "pending", null, 10_900)], { ...ahead, now: 10_900, window: 0.2 }), 2, "one already pending");
+  assert.equal(driverDemand([...finished, ...running], { ...ahead, now: 10_000 }), 0, "a clock behind the latest event changes nothing");
 });
 
 test("capped lines: split on \\n and \\r\\n across chunks, UTF-8 kept whole, long lines cut and flagged, last line without newline", () => {

@@ -125,3 +125,32 @@ test("run() and workers take turns on one experiment: the strategy hears of ever
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("workers suggest ahead: a lone busy worker has its next trial created before the running one ends", { timeout: 120_000 }, async () => {
+  // With one worker nobody else drives: without suggesting ahead, each trial would be created only
+  // after the previous one ended. Trials of 600 ms; the worker wakes 60 ms before the typical end
+  // (known after its first trial; the store needs 3 finished trials for its estimate).
+  const slow: Evaluator = {
+    name: "slow-sim",
+    fidelity: simulator.fidelity,
+    run: async (spec, ctx) => {
+      await new Promise((r) => setTimeout(r, 600));
+      return simulator.run(spec, ctx);
+    },
+  };
+  const store = new SqliteStore(":memory:");
+  try {
+    const budget = 10;
+    const summary = await nb201Experiment("rea", 3, budget, store, { worker: "solo", evaluator: slow, cache: false }).runWorker({ heartbeatSeconds: 0.5, graceSeconds: 5, pollMs: 20 });
+    assert.equal(summary.complete, true);
+    const trials = await store.getTrials((await store.getExperiment("nb201-rea"))!.id);
+    assert.deepEqual(trials.map((t) => [t.number, t.status]), Array.from({ length: budget }, (_, i) => [i, "finished"]), "exactly the budget, all finished");
+    const early = trials.filter((t, i) => i > 0 && t.createdAt < trials[i - 1].finishedAt!).map((t) => t.number);
+    assert.ok(early.length >= 1, `a trial was suggested while its predecessor still ran (early: ${early.join(", ") || "none"})`);
+    assert.ok(early.every((n) => n >= 4), `only once the store knows a typical duration (3 finished trials): ${early.join(", ")}`);
+    const state = (await store.loadSearchState(1)) as { told: number[] };
+    assert.deepEqual([...state.told].sort((a, b) => a - b), trials.map((t) => t.number), "every trial told once, the last ones too");
+  } finally {
+    await store.close();
+  }
+});

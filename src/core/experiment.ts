@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { deriveSeed } from "./rng.js";
 import { UserError } from "./errors.js";
-import { driverDemand } from "./worker-demand.js";
+import { median } from "./stats.js";
+import { AHEAD_FRACTION, driverDemand } from "./worker-demand.js";
 
 export interface Budget {
   /** Trials to finish (finished, failed or pruned all count). */
@@ -492,9 +493,58 @@ export class Experiment {
     let lastReclaim = 0;
     let complete = false;
     const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    // Suggest ahead (see AHEAD_FRACTION): this worker's running trials (local start times), the
+    // ones it already woke up for, and its recent trial durations.
+    const startedAt = new Map<Promise<void>, number>();
+    const wokeFor = new Set<Promise<void>>();
+    const durations: number[] = [];
+    let allCreated = false;
     const launch = (claim: ClaimedTrial) => {
-      const p: Promise<void> = this.runClaimed(claim, worker, heartbeatMs).finally(() => inFlight.delete(p));
+      const t0 = Date.now();
+      const p: Promise<void> = this.runClaimed(claim, worker, heartbeatMs).finally(() => {
+        inFlight.delete(p);
+        startedAt.delete(p);
+        wokeFor.delete(p);
+        durations.push(Date.now() - t0);
+        if (durations.length > 20) durations.shift();
+      });
       inFlight.add(p);
+      startedAt.set(p, t0);
+    };
+    /** The next moment to suggest ahead for one of this worker's running trials, if it knows a typical duration. */
+    const nextAhead = (): { at: number; trial: Promise<void> } | undefined => {
+      if (durations.length === 0 || exhausted || allCreated) return undefined;
+      const typical = median(durations);
+      let next: { at: number; trial: Promise<void> } | undefined;
+      for (const [trial, t0] of startedAt) {
+        const at = t0 + typical * (1 - AHEAD_FRACTION);
+        if (!wokeFor.has(trial) && (!next || at < next.at)) next = { at, trial };
+      }
+      return next;
+    };
+    // When nothing is pending, one driver step for the trials expected to end soon (this worker's
+    // among them); skipped when another worker is driving, or has suggested ahead already.
+    const suggestAhead = () =>
+      store.withDriverLease!(experiment.id, worker, async (lease) => {
+        const counts = await store.countTrials(experiment.id);
+        const total = counts.finished + counts.failed + counts.pruned + counts.paused + counts.pending + counts.running;
+        if (total >= budget) allCreated = true; // for good: trials are never removed
+        if (counts.pending > 0 || allCreated) return 0;
+        return this.drive(async (trials) =>
+          driverDemand(trials, { self: worker, room: 0, concurrency, recentMs: graceMs, waiting: await lease.waiting(), now: lease.now(), window: 2 * AHEAD_FRACTION }),
+        );
+      });
+    /** Waits while busy: until a trial ends or `ms` pass, suggesting ahead when one of this worker's trials is due to end. */
+    const waitBusy = async (ms: number) => {
+      const ahead = nextAhead();
+      const untilAhead = ahead ? ahead.at - Date.now() : Infinity;
+      if (ahead && untilAhead <= 0) {
+        wokeFor.add(ahead.trial);
+        const r = await suggestAhead();
+        if (r.acquired && r.value === "exhausted") exhausted = true;
+        return;
+      }
+      await Promise.race([...inFlight, sleep(Math.min(ms, untilAhead))]);
     };
     try {
       while (!o.signal?.aborted) {
@@ -521,7 +571,7 @@ export class Experiment {
             lastReclaim = Date.now();
             if (reclaimed.retried.length > 0) continue;
           }
-          await Promise.race([...inFlight, sleep(heartbeatMs)]);
+          await waitBusy(heartbeatMs);
           continue;
         }
         const counts = await store.countTrials(experiment.id);
@@ -571,7 +621,8 @@ export class Experiment {
           } else if (idle) continue; // it waited for the driver already
         }
         // Busy: nothing to do before a trial ends (or reclaiming is due), so no polling meanwhile.
-        await Promise.race([...inFlight, sleep(inFlight.size >= concurrency ? heartbeatMs : pollMs)]);
+        if (inFlight.size > 0) await waitBusy(inFlight.size >= concurrency ? heartbeatMs : pollMs);
+        else await sleep(pollMs);
       }
     } finally {
       await Promise.allSettled(inFlight);

@@ -84,6 +84,8 @@ export type LeaseResult<T> = { acquired: true; value: T } | { acquired: false };
 export interface DriverLease {
   /** Workers waiting for the lease now (they found nothing to claim); 0 when the store cannot tell. */
   waiting(): Promise<number>;
+  /** The store's clock now (ms, the clock of its timestamps: the database server's for PostgreSQL). */
+  now(): number;
 }
 
 export interface IntermediateValue {

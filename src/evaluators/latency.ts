@@ -3,6 +3,7 @@ import type { Component } from "../core/component.js";
 import type { EvalContext, EvalResult, Evaluator, TrialSpec } from "../core/evaluator.js";
 import { UserError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
+import { median } from "../core/stats.js";
 import type { EvaluatorContext } from "./context.js";
 
 /** How batch-1 latency is measured in onnxruntime-node. */
@@ -58,10 +59,7 @@ export async function onnxLatency(model: Uint8Array, inputShape: number[], opts:
       await session.run(feeds);
       times.push(performance.now() - t0);
     }
-    times.sort((a, b) => a - b);
-    const mid = times.length >> 1;
-    const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
-    return { medianMs: median, minMs: times[0], runs: times.length };
+    return { medianMs: median(times), minMs: Math.min(...times), runs: times.length };
   } finally {
     await session.release();
   }

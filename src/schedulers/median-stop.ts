@@ -1,3 +1,4 @@
+import { median } from "../core/stats.js";
 import { z } from "zod";
 import type { Component } from "../core/component.js";
 import type { Metrics } from "../core/evaluator.js";
@@ -76,12 +77,6 @@ export class MedianStopScheduler implements Scheduler {
     const s = state as { history: [number, [number, number | null][]][] };
     this.history = new Map(s.history.map(([n, h]) => [n, h.map(([st, v]) => [st, v ?? -Infinity] as [number, number])]));
   }
-}
-
-export function median(values: readonly number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
 /** -Infinity is not JSON: stored as null. */

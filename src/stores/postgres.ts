@@ -673,11 +673,12 @@ export class PostgresStore implements Store {
     const held = await this.withRetry("driverLease", async () => {
       const c = await this.checkout();
       try {
-        const { rows } = await c.client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", [key]);
+        const { rows } = await c.client.query<{ ok: boolean; now: string }>(`SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok, ${NOW_MS} AS now`, [key]);
         if (rows[0].ok) {
+          const clock = { server: Number(rows[0].now), local: Date.now() };
           // Close the gate (after any waiter still passing it): the workers that wait from now on queue on it.
           await c.client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [gate]);
-          return c;
+          return { ...c, clock };
         }
         if (waitMs > 0) await this.awaitGate(c.client, gate, waitMs);
         c.done(false);
@@ -688,14 +689,16 @@ export class PostgresStore implements Store {
       }
     });
     if (!held) return { acquired: false };
-    const { client, done } = held;
+    const { client, done, clock } = held;
+    // The server's clock, advanced by the local one since it was read (workers' clocks may differ from the server's).
+    const now = () => clock.server + (Date.now() - clock.local);
     const waiting = () =>
       this.gateWaiters(client, gate).catch((e: unknown) => {
         // The lease's own connection is gone, and the server released the locks with it.
         throw isTransientError(e) ? new LeaseLost() : e;
       });
     try {
-      return { acquired: true, value: await fn({ waiting }) };
+      return { acquired: true, value: await fn({ waiting, now }) };
     } catch (e) {
       if (e instanceof LeaseLost) return { acquired: false };
       throw e;

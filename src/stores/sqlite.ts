@@ -376,7 +376,7 @@ export class SqliteStore implements Store {
       return { acquired: false };
     }
     try {
-      return { acquired: true, value: await fn({ waiting: async () => 0 }) };
+      return { acquired: true, value: await fn({ waiting: async () => 0, now: () => Date.now() }) };
     } finally {
       if (this.db.open) this.db.prepare("UPDATE experiments SET driver = NULL, driver_until = NULL WHERE id = ? AND driver = ?").run(experimentId, owner);
     }
