@@ -372,4 +372,29 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       await assert.rejects(a.withDriverLease!(experiment.id, "a", async () => { throw new Error("driver failed"); }), /driver failed/);
       assert.deepEqual(await b.withDriverLease!(experiment.id, "b", async () => 8), { acquired: true, value: 8 }, "released after an error");
     }));
+
+  test(`${kind}: progress of started trials from a number up, skipping given ones, with their values (NaN and infinities kept)`, { timeout: 60_000 }, () =>
+    withFixture(async (open) => {
+      const a = await open();
+      const { experiment } = await a.openExperiment("e", {}, "h");
+      const added = await a.addTrials(experiment.id, [trial(0), trial(1), trial(2), trial(3)], null);
+      for (const n of [0, 1, 2]) await a.claimTrial!(experiment.id, `w${n}`);
+      await a.reportIntermediate(added[0].id, 1, { acc: 0.5, loss: NaN });
+      await a.reportIntermediate(added[0].id, 3, { acc: 0.75, loss: -Infinity }, 1);
+      await a.completeTrial(added[0].id, { status: "finished", metrics: { acc: 0.8 } }, undefined, 1);
+      await a.reportIntermediate(added[2].id, 1, { acc: 0.25 }, 1);
+      const all = await a.getProgress!(experiment.id, 0, []);
+      assert.deepEqual(
+        all.map((p) => [p.trial.number, p.trial.status, p.values]),
+        [
+          [0, "finished", [{ step: 1, metrics: { acc: 0.5, loss: NaN } }, { step: 3, metrics: { acc: 0.75, loss: -Infinity } }]],
+          [1, "running", []],
+          [2, "running", [{ step: 1, metrics: { acc: 0.25 } }]],
+        ],
+        "started trials only (3 is pending), values grouped by step",
+      );
+      assert.deepEqual(all[0].trial.metrics, { acc: 0.8 });
+      assert.deepEqual((await a.getProgress!(experiment.id, 1, [])).map((p) => p.trial.number), [1, 2], "from a number up");
+      assert.deepEqual((await a.getProgress!(experiment.id, 0, [0, 2])).map((p) => p.trial.number), [1], "skipping the given numbers");
+    }));
 }

@@ -32,20 +32,21 @@ function problems(raw: unknown): string[] {
 }
 
 test("workers: section: given keys are kept, missing keys take the defaults, absent section gives the defaults", () => {
-  const parts = buildParts({ ...base, workers: { heartbeat_seconds: 0.5, max_retries: 0 } });
-  assert.deepEqual(parts.config.workers, { heartbeat_seconds: 0.5, grace_seconds: 30, max_retries: 0, poll_ms: 250 });
-  assert.deepEqual(workerSettings(parts.config.workers), { heartbeatSeconds: 0.5, graceSeconds: 30, maxRetries: 0, pollMs: 250 });
+  const parts = buildParts({ ...base, workers: { heartbeat_seconds: 0.5, max_retries: 0, scheduler_sync_ms: 200 } });
+  assert.deepEqual(parts.config.workers, { heartbeat_seconds: 0.5, grace_seconds: 30, max_retries: 0, poll_ms: 250, scheduler_sync_ms: 200 });
+  assert.deepEqual(workerSettings(parts.config.workers), { heartbeatSeconds: 0.5, graceSeconds: 30, maxRetries: 0, pollMs: 250, schedulerSyncMs: 200 });
   const none = buildParts(base);
   assert.equal(none.config.workers, undefined);
-  assert.deepEqual(workerSettings(none.config.workers), { heartbeatSeconds: 2, graceSeconds: 30, maxRetries: 2, pollMs: 250 });
+  assert.deepEqual(workerSettings(none.config.workers), { heartbeatSeconds: 2, graceSeconds: 30, maxRetries: 2, pollMs: 250, schedulerSyncMs: 500 });
 });
 
 test("workers: bad values are config errors naming the key", () => {
-  const p = problems({ ...base, workers: { heartbeat_seconds: 0, grace_seconds: -1, max_retries: 1.5, poll_ms: "fast" } });
+  const p = problems({ ...base, workers: { heartbeat_seconds: 0, grace_seconds: -1, max_retries: 1.5, poll_ms: "fast", scheduler_sync_ms: 0 } });
   assert.ok(p.some((x) => /^workers\.heartbeat_seconds: .*>0/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^workers\.grace_seconds: .*>0/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^workers\.max_retries: .*int/i.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^workers\.poll_ms: .*expected number/.test(x)), p.join("\n"));
+  assert.ok(p.some((x) => /^workers\.scheduler_sync_ms: .*>=1/.test(x)), p.join("\n"));
   const q = problems({ ...base, workers: { heartbeat_seconds: 5, grace_seconds: 5 } });
   assert.deepEqual(q, ["workers.grace_seconds: must be longer than heartbeat_seconds (5), got 5: a trial would be reclaimed between two heartbeats"]);
   const r = problems({ ...base, workers: { grace: 10 } });
@@ -53,9 +54,9 @@ test("workers: bad values are config errors naming the key", () => {
 });
 
 test("workers: CLI flags override the config; a combination that breaks the rule names where each value came from", () => {
-  const section = { heartbeat_seconds: 1, grace_seconds: 4, max_retries: 3, poll_ms: 100 };
-  assert.deepEqual(workerSettings(section, { grace: 9, maxRetries: 0 }), { heartbeatSeconds: 1, graceSeconds: 9, maxRetries: 0, pollMs: 100 });
-  assert.deepEqual(workerSettings(undefined, { heartbeat: 0.1 }), { heartbeatSeconds: 0.1, graceSeconds: 30, maxRetries: 2, pollMs: 250 });
+  const section = { heartbeat_seconds: 1, grace_seconds: 4, max_retries: 3, poll_ms: 100, scheduler_sync_ms: 300 };
+  assert.deepEqual(workerSettings(section, { grace: 9, maxRetries: 0 }), { heartbeatSeconds: 1, graceSeconds: 9, maxRetries: 0, pollMs: 100, schedulerSyncMs: 300 });
+  assert.deepEqual(workerSettings(undefined, { heartbeat: 0.1 }), { heartbeatSeconds: 0.1, graceSeconds: 30, maxRetries: 2, pollMs: 250, schedulerSyncMs: 500 });
   assert.throws(
     () => workerSettings(section, { heartbeat: 5 }),
     /worker grace period 4 s \(workers\.grace_seconds in the config\) must be longer than the heartbeat interval 5 s \(--heartbeat\)/,

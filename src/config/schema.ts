@@ -48,6 +48,12 @@ export const workersSchema = z
     grace_seconds: z.number().positive().default(WORKER_DEFAULTS.graceSeconds).describe("a running trial whose worker is silent this long is retried (more than heartbeat_seconds)"),
     max_retries: z.number().int().min(0).default(WORKER_DEFAULTS.maxRetries).describe("times a trial whose worker stopped beating is retried before it is failed"),
     poll_ms: z.number().int().min(1).default(WORKER_DEFAULTS.pollMs).describe("milliseconds between looks at the store while there is nothing to claim"),
+    scheduler_sync_ms: z
+      .number()
+      .int()
+      .min(1)
+      .default(WORKER_DEFAULTS.schedulerSyncMs)
+      .describe("milliseconds between reads of the other workers' reports, so that a stopping scheduler (asha, hyperband, median_stop, lc_stop) decides from every worker's trials"),
   })
   .superRefine((w, ctx) => {
     if (!(w.grace_seconds > w.heartbeat_seconds)) {

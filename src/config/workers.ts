@@ -34,12 +34,14 @@ export function workerSettings(section: ExperimentConfig["workers"], flags: Work
   const grace = pick(flags.grace, "--grace", section?.grace_seconds, "grace_seconds", WORKER_DEFAULTS.graceSeconds);
   const retries = pick(flags.maxRetries, "--max-retries", section?.max_retries, "max_retries", WORKER_DEFAULTS.maxRetries);
   const poll = pick(undefined, "", section?.poll_ms, "poll_ms", WORKER_DEFAULTS.pollMs); // no flag for it
+  const sync = pick(undefined, "", section?.scheduler_sync_ms, "scheduler_sync_ms", WORKER_DEFAULTS.schedulerSyncMs); // no flag for it
   const positive = (s: Setting, what: string) => {
     if (!(Number.isFinite(s.value) && s.value > 0)) throw new UserError(`worker ${what} must be a positive number, got ${s.value} (${s.from})`);
   };
   positive(heartbeat, "heartbeat interval");
   positive(grace, "grace period");
   positive(poll, "polling interval");
+  positive(sync, "scheduler sync interval");
   if (!(Number.isInteger(retries.value) && retries.value >= 0)) throw new UserError(`worker max retries must be an integer >= 0, got ${retries.value} (${retries.from})`);
   if (!(grace.value > heartbeat.value)) {
     throw new UserError(
@@ -47,5 +49,5 @@ export function workerSettings(section: ExperimentConfig["workers"], flags: Work
         "otherwise a live worker's trial is reclaimed between two heartbeats",
     );
   }
-  return { heartbeatSeconds: heartbeat.value, graceSeconds: grace.value, maxRetries: retries.value, pollMs: poll.value };
+  return { heartbeatSeconds: heartbeat.value, graceSeconds: grace.value, maxRetries: retries.value, pollMs: poll.value, schedulerSyncMs: sync.value };
 }

@@ -15,6 +15,7 @@ import { rmSync } from "node:fs";
 import { deriveSeed } from "./rng.js";
 import { UserError } from "./errors.js";
 import { median } from "./stats.js";
+import { SchedulerFeed } from "./scheduler-feed.js";
 import { AHEAD_FRACTION, driverDemand } from "./worker-demand.js";
 
 export interface Budget {
@@ -112,9 +113,11 @@ export interface WorkerOptions {
   maxRetries?: number;
   /** Milliseconds between looks at the store while there is nothing to claim (default 250). */
   pollMs?: number;
+  /** Milliseconds between reads of the other workers' reports for a stopping scheduler (default 500; FIFO reads none). */
+  schedulerSyncMs?: number;
 }
 
-export const WORKER_DEFAULTS = { heartbeatSeconds: 2, graceSeconds: 30, maxRetries: 2, pollMs: 250 } as const;
+export const WORKER_DEFAULTS = { heartbeatSeconds: 2, graceSeconds: 30, maxRetries: 2, pollMs: 250, schedulerSyncMs: 500 } as const;
 
 class TrialTimeout extends Error {}
 class TrialLost extends Error {}
@@ -466,6 +469,8 @@ export class Experiment {
     const graceMs = (w.graceSeconds ?? WORKER_DEFAULTS.graceSeconds) * 1000;
     const maxRetries = w.maxRetries ?? WORKER_DEFAULTS.maxRetries;
     const pollMs = w.pollMs ?? WORKER_DEFAULTS.pollMs;
+    const syncMs = w.schedulerSyncMs ?? WORKER_DEFAULTS.schedulerSyncMs;
+    if (!(syncMs > 0)) throw new UserError(`worker scheduler sync interval must be > 0 ms, got ${syncMs}`);
     if (!(heartbeatMs > 0)) throw new UserError(`worker heartbeat must be > 0 s, got ${heartbeatMs / 1000}`);
     if (!(graceMs > heartbeatMs)) throw new UserError(`worker grace period (${graceMs / 1000} s) must be longer than the heartbeat interval (${heartbeatMs / 1000} s)`);
     if (!(Number.isInteger(maxRetries) && maxRetries >= 0)) throw new UserError(`worker max retries must be an integer >= 0, got ${maxRetries}`);
@@ -485,6 +490,11 @@ export class Experiment {
     }
     this.experiment = experiment;
     o.onEvent?.({ type: "opened", experiment, created, done: 0, resumed: 0, progress: this.progress() });
+    // A stopping scheduler with memory hears every worker's reports (FIFO has none to share).
+    const feed = o.scheduler.name !== "fifo" && store.getProgress ? new SchedulerFeed(store as Store & Required<Pick<Store, "getProgress">>, experiment.id, o.scheduler) : undefined;
+    this.feed = feed;
+    await feed?.sync();
+    const syncTimer = feed ? setInterval(() => feed.sync().catch(() => undefined), syncMs) : undefined; // a failed read: the next one catches up
 
     const budget = o.budget.trials;
     const concurrency = Math.max(1, o.budget.concurrency ?? 1);
@@ -500,6 +510,7 @@ export class Experiment {
     const durations: number[] = [];
     let allCreated = false;
     const launch = (claim: ClaimedTrial) => {
+      feed?.markLocal(claim.trial.number);
       const t0 = Date.now();
       const p: Promise<void> = this.runClaimed(claim, worker, heartbeatMs).finally(() => {
         inFlight.delete(p);
@@ -625,9 +636,11 @@ export class Experiment {
         else await sleep(pollMs);
       }
     } finally {
+      if (syncTimer) clearInterval(syncTimer);
       await Promise.allSettled(inFlight);
     }
     // Tell the strategy the last results too (adding nothing), so the stored search state is complete.
+    if (complete) await feed?.sync();
     if (complete) await store.withDriverLease(experiment.id, worker, () => this.drive(async () => 0));
     // The summary is the experiment's, from the store: every worker's trials.
     this.done = this.failed = this.costSeconds = 0;
@@ -650,6 +663,8 @@ export class Experiment {
   }
 
   private prepared = false;
+  /** Worker mode: the other workers' reports for the scheduler. */
+  private feed: SchedulerFeed | undefined;
 
   /**
    * One driver step, under the driver lease: restore the latest state, tell the strategy every
@@ -664,7 +679,8 @@ export class Experiment {
     const saved = (await store.loadSearchState(id)) as { strategy: Json; scheduler: Json; warm?: Json[]; told?: number[] } | undefined;
     if (saved) {
       o.strategy.restore(saved.strategy);
-      if (saved.scheduler !== null && saved.scheduler !== undefined && o.scheduler.restore) o.scheduler.restore(saved.scheduler);
+      // Workers' schedulers learn from the store's reports (the feed); a snapshot would undo that.
+      if (!this.feed && saved.scheduler !== null && saved.scheduler !== undefined && o.scheduler.restore) o.scheduler.restore(saved.scheduler);
       this.warmQueue = saved.warm ?? [];
     } else if (!this.prepared) {
       await this.prepareFresh();

@@ -93,6 +93,12 @@ export interface IntermediateValue {
   metrics: Metrics;
 }
 
+/** A started trial with its intermediate values, as workers read them to share what their schedulers hear. */
+export interface TrialProgress {
+  trial: TrialRecord;
+  values: IntermediateValue[];
+}
+
 /**
  * The only state shared between processes. Writes that must stay consistent with the
  * strategy (new trials, finished trials) take the strategy snapshot in the same transaction,
@@ -145,6 +151,12 @@ export interface Store {
    * every waiter wakes when it is done and can claim them (without taking the lease in turn).
    */
   withDriverLease?<T>(experimentId: number, owner: string, fn: (lease: DriverLease) => Promise<T>, waitMs?: number): Promise<LeaseResult<T>>;
+  /**
+   * Trials numbered `from` or more that have started (any status but pending), except the
+   * numbers in `skip`, each with its intermediate values, in number order: what a worker reads
+   * to hear the other workers' reports (a stopping scheduler's rungs span every worker).
+   */
+  getProgress?(experimentId: number, from: number, skip: readonly number[]): Promise<TrialProgress[]>;
 
   getTrials(experimentId: number, opts?: { status?: readonly TrialStatus[] }): Promise<TrialRecord[]>;
   getTrial(experimentId: number, number: number): Promise<TrialRecord | undefined>;

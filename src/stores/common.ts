@@ -2,6 +2,7 @@ import type { JsonObject } from "../core/json.js";
 import { stableStringify } from "../core/json.js";
 import type { Metrics } from "../core/evaluator.js";
 import type { Fidelity } from "../core/scheduler.js";
+import type { IntermediateValue } from "../core/store.js";
 
 /** The key under which a finished result can be reused: canonical architecture, hyperparameters, fidelity. */
 export function cacheKey(archHash: string, hp: JsonObject, fidelity: Fidelity): string {
@@ -21,5 +22,15 @@ export function metricsFromJson(raw: Record<string, number | string> | null | un
   if (raw == null) return null;
   const out: Metrics = {};
   for (const [k, v] of Object.entries(raw)) out[k] = typeof v === "string" ? Number(v) : v;
+  return out;
+}
+
+/** Intermediate value rows (ordered by step) grouped into one metrics object per step; a null value is NaN. */
+export function groupValues(rows: readonly { step: number; name: string; value: number | null }[]): IntermediateValue[] {
+  const out: IntermediateValue[] = [];
+  for (const r of rows) {
+    if (out.length === 0 || out[out.length - 1].step !== r.step) out.push({ step: r.step, metrics: {} });
+    out[out.length - 1].metrics[r.name] = r.value ?? NaN;
+  }
   return out;
 }

@@ -13,9 +13,9 @@ import type {
   TrialStatus,
 } from "../core/store.js";
 import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
-import type { ClaimedTrial, DriverLease, LeaseResult, ReclaimResult } from "../core/store.js";
+import type { ClaimedTrial, DriverLease, LeaseResult, ReclaimResult, TrialProgress } from "../core/store.js";
 import { UserError } from "../core/errors.js";
-import { cacheKey, metricsFromJson, metricsToJson } from "./common.js";
+import { cacheKey, groupValues, metricsFromJson, metricsToJson } from "./common.js";
 
 /** How an operation that hits a transient error (lost connection, server restarting, serialization failure) is retried. */
 export interface RetryOptions {
@@ -836,6 +836,20 @@ export class PostgresStore implements Store {
     return rows.map(toTrial);
   }
 
+  async getProgress(experimentId: number, from: number, skip: readonly number[]): Promise<TrialProgress[]> {
+    // One round trip: each trial row carries its values as a JSON array of [step, name, value].
+    const { rows } = await this.query<TrialRow & { progress_values: [number, string, number | string | null][] | null }>(
+      "getProgress",
+      `SELECT t.*, (SELECT json_agg(json_build_array(v.step, v.name, v.value) ORDER BY v.step, v.name COLLATE "C")
+                    FROM ${this.table("trial_values")} v WHERE v.trial_id = t.id) AS progress_values
+       FROM ${this.table("trials")} t
+       WHERE t.experiment_id = $1 AND t.number >= $2 AND t.status <> 'pending' AND NOT (t.number = ANY($3::integer[]))
+       ORDER BY t.number`,
+      [experimentId, from, [...skip]],
+    );
+    return rows.map((r) => ({ trial: toTrial(r), values: groupValues((r.progress_values ?? []).map(([step, name, value]) => ({ step, name, value: value === null ? NaN : Number(value) }))) }));
+  }
+
   async getTrial(experimentId: number, number: number) {
     const { rows } = await this.query<TrialRow>("getTrial", `SELECT * FROM ${this.table("trials")} WHERE experiment_id = $1 AND number = $2`, [experimentId, number]);
     return rows.length ? toTrial(rows[0]) : undefined;
@@ -847,12 +861,7 @@ export class PostgresStore implements Store {
       `SELECT step, name, value FROM ${this.table("trial_values")} WHERE trial_id = $1 ORDER BY step, name COLLATE "C"`,
       [trialId],
     );
-    const out: IntermediateValue[] = [];
-    for (const r of rows) {
-      if (out.length === 0 || out[out.length - 1].step !== r.step) out.push({ step: r.step, metrics: {} });
-      out[out.length - 1].metrics[r.name] = r.value ?? NaN;
-    }
-    return out;
+    return groupValues(rows);
   }
 
   async countTrials(experimentId: number) {

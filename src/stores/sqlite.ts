@@ -15,9 +15,9 @@ import type {
   TrialStatus,
 } from "../core/store.js";
 import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
-import type { ClaimedTrial, DriverLease, LeaseResult, ReclaimResult } from "../core/store.js";
+import type { ClaimedTrial, DriverLease, LeaseResult, ReclaimResult, TrialProgress } from "../core/store.js";
 import { UserError } from "../core/errors.js";
-import { cacheKey } from "./common.js";
+import { cacheKey, groupValues } from "./common.js";
 
 /** Schema migrations, applied in order; the applied version is kept in `schema_version`. */
 const MIGRATIONS: string[] = [
@@ -419,12 +419,16 @@ export class SqliteStore implements Store {
       name: string;
       value: number | null;
     }[];
-    const out: IntermediateValue[] = [];
-    for (const r of rows) {
-      if (out.length === 0 || out[out.length - 1].step !== r.step) out.push({ step: r.step, metrics: {} });
-      out[out.length - 1].metrics[r.name] = r.value ?? NaN;
-    }
-    return out;
+    return groupValues(rows);
+  }
+
+  async getProgress(experimentId: number, from: number, skip: readonly number[]): Promise<TrialProgress[]> {
+    const skipped = new Set(skip);
+    const rows = (this.db.prepare("SELECT * FROM trials WHERE experiment_id = ? AND number >= ? AND status <> 'pending' ORDER BY number").all(experimentId, from) as TrialRow[]).filter(
+      (r) => !skipped.has(r.number),
+    );
+    const values = this.db.prepare("SELECT step, name, value FROM trial_values WHERE trial_id = ? ORDER BY step, name");
+    return rows.map((r) => ({ trial: toTrial(r), values: groupValues(values.all(r.id) as { step: number; name: string; value: number | null }[]) }));
   }
 
   async countTrials(experimentId: number) {
