@@ -252,19 +252,21 @@ test("bohb: same seed, same suggestions; state round trip; uses the highest leve
   assert.ok(JSON.stringify(a.state()).includes('"budget":12'));
 });
 
-test("worker mode refuses a promotion scheduler with a clear error", async () => {
+test("worker mode refuses a promotion scheduler whose state cannot be stored (no state/restore) with a clear error", async () => {
+  const real = scheduler("asha", { type: "promotion" });
+  const stateless: Scheduler = { name: "mine", onStart: (t) => real.onStart(t), onReport: (t, s, m) => real.onReport(t, s, m), next: (o) => real.next!(o) };
   const exp = new Experiment({
     name: "w",
     seed: 0,
     space,
     strategy: makeStrategy("random", 0),
-    scheduler: scheduler("asha", { type: "promotion" }),
+    scheduler: stateless,
     evaluator: simulator,
     objectives,
     store: new SqliteStore(":memory:"),
     budget: { trials: 2 },
   });
-  await assert.rejects(exp.runWorker(), /pauses and promotes trials/);
+  await assert.rejects(exp.runWorker(), /scheduler "mine" pauses and promotes trials: in worker mode that needs .* a scheduler with state\(\) and restore\(\)/);
 });
 
 void ({} as FidelitySpec);

@@ -44,4 +44,7 @@ test("checkpoints live beside a SQLite file, else in a per-process temporary dir
   assert.equal(checkpointDirFor("sqlite:/data/y.db"), "/data/y.db.checkpoints");
   assert.ok(checkpointDirFor(":memory:").startsWith(tmpdir()) && checkpointDirFor(":memory:").endsWith(String(process.pid)));
   assert.ok(checkpointDirFor("postgres://root@127.0.0.1/test").startsWith(tmpdir()));
+  assert.equal(checkpointDirFor("postgres://root@127.0.0.1/test"), checkpointDirFor("postgres://root@127.0.0.1/test"), "the same folder for every worker of a machine");
+  assert.notEqual(checkpointDirFor("postgres://root@127.0.0.1/test"), checkpointDirFor("postgres://root@127.0.0.1/test?schema=b"));
+  assert.equal(checkpointDirFor("postgres://root@127.0.0.1/test", "/shared/ckpt"), "/shared/ckpt", "checkpoint_dir wins");
 });

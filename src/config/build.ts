@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { tmpdir } from "node:os";
@@ -234,9 +235,12 @@ export interface RunOptions {
  * Where paused trials keep their checkpoints: beside a SQLite file (`archsearch.db.checkpoints/`),
  * else under the system's temporary directory (per process).
  */
-export function checkpointDirFor(storage: string): string {
+export function checkpointDirFor(storage: string, configured?: string): string {
+  if (configured) return resolve(configured);
   const file = storage.startsWith("sqlite:") ? storage.slice("sqlite:".length) : storage;
-  if (file === ":memory:" || file === "" || /^postgres(ql)?:\/\//.test(storage)) return join(tmpdir(), `archsearch-checkpoints-${process.pid}`);
+  if (file === ":memory:" || file === "") return join(tmpdir(), `archsearch-checkpoints-${process.pid}`);
+  // One folder per database (and schema), shared by the workers of this machine.
+  if (/^postgres(ql)?:\/\//.test(storage)) return join(tmpdir(), `archsearch-checkpoints-${createHash("sha256").update(storage).digest("hex").slice(0, 16)}`);
   return `${resolve(file)}.checkpoints`;
 }
 
@@ -262,7 +266,7 @@ export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}):
       maxFailures: config.budget.max_failures,
     },
     cache: config.cache,
-    checkpointDir: checkpointDirFor(config.storage),
+    checkpointDir: checkpointDirFor(config.storage, config.checkpoint_dir),
     warmStart: parts.warmStart,
     onEvent: opts.onEvent,
     signal: opts.signal,

@@ -70,6 +70,11 @@ export const configSchema = z.strictObject({
   description: z.string().optional(),
   seed: z.number().int().min(0).default(0),
   storage: z.string().min(1).default("archsearch.db").describe("SQLite file path, sqlite:PATH, :memory:, or postgres://user@host:port/database?schema=NAME"),
+  checkpoint_dir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("where paused trials keep their checkpoints (default: beside the SQLite file; for PostgreSQL a folder per database under the system's temporary folder, so workers on several machines need a shared folder here)"),
   space: section,
   strategy: section,
   scheduler: section.default({ name: "fifo" }),
@@ -92,4 +97,4 @@ export const configSchema = z.strictObject({
 
 export type ExperimentConfig = z.infer<typeof configSchema>;
 /** Config fields that can change between runs of one experiment without changing the search. */
-export const RUN_ONLY_FIELDS = ["budget", "storage", "description", "workers"] as const;
+export const RUN_ONLY_FIELDS = ["budget", "storage", "checkpoint_dir", "description", "workers"] as const;

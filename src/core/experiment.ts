@@ -122,6 +122,16 @@ export const WORKER_DEFAULTS = { heartbeatSeconds: 2, graceSeconds: 30, maxRetri
 class TrialTimeout extends Error {}
 class TrialLost extends Error {}
 
+/**
+ * A copy of a scheduler in the given state, for one run in worker mode. `restore` replaces all
+ * of a scheduler's mutable state (its contract), so a shallow copy of the rest (settings) is enough.
+ */
+function schedulerCopy(s: Scheduler, state: Json): Scheduler {
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(s) as object) as Scheduler, s);
+  copy.restore!(state);
+  return copy;
+}
+
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
@@ -459,10 +469,9 @@ export class Experiment {
     if (!store.claimTrial || !store.heartbeat || !store.reclaimStale || !store.withDriverLease) {
       throw new UserError("this store cannot run workers (it lacks claimTrial / heartbeat / reclaimStale / withDriverLease); use SQLite or PostgreSQL");
     }
-    if (promotes(o.scheduler)) {
+    if (promotes(o.scheduler) && (!store.commitDriverStep || !o.scheduler.state || !o.scheduler.restore)) {
       throw new UserError(
-        `scheduler "${o.scheduler.name}" pauses and promotes trials, which worker mode does not support yet; ` +
-          "use a stopping scheduler (fifo, median_stop, asha or hyperband with type: stopping) with workers, or `archsearch run` with budget.concurrency",
+        `scheduler "${o.scheduler.name}" pauses and promotes trials: in worker mode that needs a store with commitDriverStep (SQLite, PostgreSQL) and a scheduler with state() and restore()`,
       );
     }
     const heartbeatMs = (w.heartbeatSeconds ?? WORKER_DEFAULTS.heartbeatSeconds) * 1000;
@@ -491,7 +500,9 @@ export class Experiment {
     this.experiment = experiment;
     o.onEvent?.({ type: "opened", experiment, created, done: 0, resumed: 0, progress: this.progress() });
     // A stopping scheduler with memory hears every worker's reports (FIFO has none to share).
-    const feed = o.scheduler.name !== "fifo" && store.getProgress ? new SchedulerFeed(store as Store & Required<Pick<Store, "getProgress">>, experiment.id, o.scheduler) : undefined;
+    const promoting = promotes(o.scheduler);
+    this.promotingWorker = promoting;
+    const feed = !promoting && o.scheduler.name !== "fifo" && store.getProgress ? new SchedulerFeed(store as Store & Required<Pick<Store, "getProgress">>, experiment.id, o.scheduler) : undefined;
     this.feed = feed;
     await feed?.sync();
     const syncTimer = feed ? setInterval(() => feed.sync().catch(() => undefined), syncMs) : undefined; // a failed read: the next one catches up
@@ -535,13 +546,15 @@ export class Experiment {
     };
     // When nothing is pending, one driver step for the trials expected to end soon (this worker's
     // among them); skipped when another worker is driving, or has suggested ahead already.
+    /** One driver step: promotion schedulers decide the jobs (continue, end, new) under the lease; others only add trials. */
+    const driveStep = (want: (trials: readonly TrialRecord[]) => Promise<number>) => (promoting ? this.drivePromotion(want) : this.drive(want));
     const suggestAhead = () =>
       store.withDriverLease!(experiment.id, worker, async (lease) => {
         const counts = await store.countTrials(experiment.id);
         const total = counts.finished + counts.failed + counts.pruned + counts.paused + counts.pending + counts.running;
-        if (total >= budget) allCreated = true; // for good: trials are never removed
+        if (total >= budget && !promoting) allCreated = true; // for good: trials are never removed (promotions go on)
         if (counts.pending > 0 || allCreated) return 0;
-        return this.drive(async (trials) =>
+        return driveStep(async (trials) =>
           driverDemand(trials, { self: worker, room: 0, concurrency, recentMs: graceMs, waiting: await lease.waiting(), now: lease.now(), window: 2 * AHEAD_FRACTION }),
         );
       });
@@ -553,6 +566,7 @@ export class Experiment {
         wokeFor.add(ahead.trial);
         const r = await suggestAhead();
         if (r.acquired && r.value === "exhausted") exhausted = true;
+        if (this.strategyExhausted) exhausted = true;
         return;
       }
       await Promise.race([...inFlight, sleep(Math.min(ms, untilAhead))]);
@@ -593,7 +607,10 @@ export class Experiment {
         if (o.budget.maxFailures !== undefined && counts.failed > o.budget.maxFailures) {
           throw new UserError(`Stopped experiment "${o.name}": ${counts.failed} trials failed (max_failures is ${o.budget.maxFailures}). See \`archsearch trials ${o.name}\` for their errors.`);
         }
-        if (terminal >= budget || (exhausted && counts.pending + counts.running === 0)) {
+        // With promotions a paused trial may go on: the search ends when nothing runs or waits and
+        // the scheduler, asked under the lease, has nothing more to hand out (below).
+        const quiet = counts.pending + counts.running === 0 && inFlight.size === 0;
+        if (!promoting && (terminal >= budget || (exhausted && counts.pending + counts.running === 0))) {
           complete = true;
           break;
         }
@@ -608,8 +625,8 @@ export class Experiment {
           lastReclaim = Date.now();
           if (reclaimed.retried.length > 0) continue; // claim them
         }
-        const room = Math.min(concurrency - inFlight.size, budget - total);
-        if (room > 0 && !exhausted && !o.signal?.aborted) {
+        const room = promoting ? concurrency - inFlight.size : Math.min(concurrency - inFlight.size, budget - total);
+        if (room > 0 && (promoting || !exhausted) && !o.signal?.aborted) {
           // Under the driver lease: claim (trials may have been added meanwhile), else drive, adding
           // trials for every idle worker, not only this one. When another worker is driving, an idle
           // worker waits (up to pollMs) for it to finish, then claims what it added.
@@ -619,16 +636,22 @@ export class Experiment {
             worker,
             async (lease) =>
               (await store.claimTrial!(experiment.id, worker)) ??
-              this.drive(async (trials) => driverDemand(trials, { self: worker, room, concurrency, recentMs: graceMs, waiting: await lease.waiting() })),
+              driveStep(async (trials) => driverDemand(trials, { self: worker, room, concurrency, recentMs: graceMs, waiting: await lease.waiting() })),
             idle ? pollMs : 0,
           );
+          if (this.strategyExhausted) exhausted = true;
           if (r.acquired) {
             if (typeof r.value === "object") {
               launch(r.value);
               continue;
             }
             if (r.value === "exhausted") exhausted = true; // the strategy has nothing more to suggest
+            else if (r.value === "stale") continue; // another driver moved on: look again
             else if (r.value > 0) continue; // claim what was just added
+            else if (promoting && quiet && (total >= budget || exhausted)) {
+              complete = true; // nothing runs or waits, and the scheduler continues nothing more
+              break;
+            }
           } else if (idle) continue; // it waited for the driver already
         }
         // Busy: nothing to do before a trial ends (or reclaiming is due), so no polling meanwhile.
@@ -641,7 +664,7 @@ export class Experiment {
     }
     // Tell the strategy the last results too (adding nothing), so the stored search state is complete.
     if (complete) await feed?.sync();
-    if (complete) await store.withDriverLease(experiment.id, worker, () => this.drive(async () => 0));
+    if (complete) await store.withDriverLease(experiment.id, worker, () => driveStep(async () => 0));
     // The summary is the experiment's, from the store: every worker's trials.
     this.done = this.failed = this.costSeconds = 0;
     this.best = undefined;
@@ -665,6 +688,10 @@ export class Experiment {
   private prepared = false;
   /** Worker mode: the other workers' reports for the scheduler. */
   private feed: SchedulerFeed | undefined;
+  /** Worker mode with a promotion scheduler (its state is the store's: restored before each run and each driver step). */
+  private promotingWorker = false;
+  /** Worker mode with a promotion scheduler: the strategy had nothing more to suggest at a driver step. */
+  private strategyExhausted = false;
 
   /**
    * One driver step, under the driver lease: restore the latest state, tell the strategy every
@@ -712,6 +739,117 @@ export class Experiment {
     return n > 0 && points.length === 0 ? "exhausted" : added.length;
   }
 
+  /**
+   * A driver step of a promotion scheduler in worker mode, under the driver lease. The scheduler's
+   * state is the store's: restore it, let it hear every run that ended since (paused, finished,
+   * failed: its reports since the run's start, then its end, as the worker's copy heard them),
+   * tell the strategy, then ask the scheduler what each free slot runs (`want`): a paused trial
+   * continued, a new trial (the strategy picks it; the scheduler places it at once, under the
+   * number it will get), or a paused trial ended for good (no slot needed); until it says wait.
+   * All of it is written at once, fenced by the state's version. Returns how many jobs it handed
+   * out, or "stale" when another driver moved on meanwhile (nothing written).
+   */
+  private async drivePromotion(want: (trials: readonly TrialRecord[]) => Promise<number>): Promise<number | "stale"> {
+    const o = this.o;
+    const store = o.store;
+    const id = this.experiment.id;
+    type Saved = { strategy: Json; scheduler: Json; warm?: Json[]; told?: number[]; runs?: [number, string][]; v?: number };
+    const saved = (await store.loadSearchState(id)) as Saved | undefined;
+    if (saved) {
+      o.strategy.restore(saved.strategy);
+      if (saved.scheduler !== null && saved.scheduler !== undefined) o.scheduler.restore?.(saved.scheduler);
+      this.warmQueue = saved.warm ?? [];
+    } else if (!this.prepared) {
+      await this.prepareFresh();
+      this.prepared = true;
+    }
+    const trials = await store.getTrials(id);
+    const ended = (t: TrialRecord) => t.status === "paused" || TERMINAL_STATUSES.includes(t.status);
+    // A run is known by how it ended: a continued trial ends again at another fidelity, or for good.
+    const runKey = (t: { status: string; fidelity: Fidelity | null }) => `${t.status}@${stableStringify(t.fidelity ?? null)}`;
+    // A state without `runs` was written by `run()`, whose scheduler and strategy heard every run.
+    const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
+    const runs = new Map<number, string>(saved?.runs ?? (saved ? trials.filter(ended).map((t) => [t.number, runKey(t)] as [number, string]) : []));
+    const resource = o.evaluator.fidelity?.resource;
+    for (const t of trials) {
+      if (!ended(t) || runs.get(t.number) === runKey(t)) continue;
+      const from = o.scheduler.resumeFrom?.(t.number);
+      const start = from && resource ? (from[resource] ?? -Infinity) : -Infinity;
+      for (const v of await store.getIntermediate(t.id)) {
+        if (v.step <= start) continue;
+        if (o.scheduler.onReport(t, v.step, v.metrics) !== "continue") break;
+      }
+      o.scheduler.onEnd?.({ number: t.number, status: t.status, metrics: t.metrics });
+      const metrics = t.metrics ?? {};
+      if (t.status === "paused") {
+        o.strategy.tellPartial?.({ number: t.number, point: t.point, metrics, score: o.objectives.score(metrics), fidelity: t.fidelity ?? {} });
+      } else if (!told.has(t.number)) {
+        const status = t.status as "finished" | "failed" | "pruned";
+        o.strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? o.objectives.score(metrics) : -Infinity, fidelity: t.fidelity ?? undefined });
+        told.add(t.number);
+      }
+      runs.set(t.number, runKey(t));
+    }
+
+    const slots = await want(trials);
+    const byNumber = new Map(trials.map((t) => [t.number, t]));
+    const seen = new Set(trials.map((t) => t.archHash));
+    const added: Json[] = [];
+    const resume: number[] = [];
+    const end: number[] = [];
+    let exhausted = false;
+    for (let handed = 0; handed < slots; ) {
+      const canStartNew = trials.length + added.length < o.budget.trials && !exhausted;
+      const job = o.scheduler.next!({ canStartNew });
+      if (job.kind === "wait") break;
+      if (job.kind === "resume" || job.kind === "stop") {
+        const t = byNumber.get(job.trial);
+        if (t?.status !== "paused") throw new Error(`scheduler "${o.scheduler.name}" asked to ${job.kind} trial ${job.trial}, which is not paused`);
+        if (job.kind === "stop") {
+          end.push(t.number);
+          o.strategy.tell({ number: t.number, point: t.point, status: "pruned", metrics: t.metrics ?? {}, score: -Infinity, fidelity: t.fidelity ?? undefined });
+          told.add(t.number);
+          runs.set(t.number, runKey({ status: "pruned", fidelity: t.fidelity }));
+          continue; // no slot needed
+        }
+        resume.push(t.number);
+        handed++;
+        continue;
+      }
+      if (!canStartNew) break; // a scheduler that wants a new trial when none may start: nothing to hand out
+      let point: Json | undefined;
+      while (point === undefined && this.warmQueue.length > 0) {
+        const p = this.warmQueue.shift()!;
+        if (!seen.has(pointHash(o.space, p))) point = p;
+      }
+      if (point === undefined) {
+        const pending = [...trials.filter((t) => !ended(t)).map((t) => t.point), ...added];
+        [point] = await o.strategy.ask(1, { pending, seen: (p) => seen.has(pointHash(o.space, p)) });
+      }
+      if (point === undefined) {
+        exhausted = true; // the strategy has nothing more: only continuations from now on
+        continue;
+      }
+      seen.add(pointHash(o.space, point));
+      // Placed now, under the number it will get, so that the scheduler's next answer counts it.
+      o.scheduler.onStart({ number: trials.length + added.length, point });
+      added.push(point);
+      handed++;
+    }
+    if (exhausted) this.strategyExhausted = true;
+    const state = { ...(this.searchState() as JsonObject), told: [...told].sort((a, b) => a - b), runs: [...runs], v: (saved?.v ?? 0) + 1 };
+    const written = await store.commitDriverStep!(id, {
+      add: added.map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
+      resume,
+      end,
+      state,
+      stateVersion: saved?.v ?? 0,
+    });
+    if (!written) return "stale";
+    for (const n of end) this.dropCheckpoint(n);
+    return added.length + resume.length + end.length;
+  }
+
   /** Runs one claimed trial with heartbeats; a trial reclaimed meanwhile is aborted and its result dropped. */
   private async runClaimed(claim: ClaimedTrial, worker: string, heartbeatMs: number): Promise<void> {
     const o = this.o;
@@ -727,57 +865,26 @@ export class Experiment {
       );
     }, heartbeatMs);
     try {
-      const fidelity = o.scheduler.onStart(trial);
-      let completion: TrialCompletion;
-      const hit = await this.cacheHit(trial, fidelity);
-      if (hit) {
-        completion = hit;
-      } else {
-        await store.startTrial(trial.id, fidelity, worker, attempt);
-        const spec = this.specFor(trial, fidelity);
-        const timeoutS = o.budget.trialTimeoutSeconds;
-        const timer = timeoutS ? setTimeout(() => abort.abort(new TrialTimeout(`trial timed out after ${timeoutS} s`)), timeoutS * 1000) : undefined;
-        let decision = "continue" as Decision;
-        let last: Metrics | null = null;
-        const writes: Promise<void>[] = [];
-        const ctx = {
-          signal: abort.signal,
-          report: (step: number, metrics: Metrics): Decision => {
-            last = metrics;
-            writes.push(store.reportIntermediate(trial.id, step, metrics, attempt));
-            decision = o.scheduler.onReport(trial, step, metrics);
-            return decision;
-          },
-        };
-        try {
-          const result: EvalResult = await raceAbort(o.evaluator.run(spec, ctx), abort.signal);
-          const status = decision === "stop" ? "pruned" : decision === "pause" ? "paused" : "finished";
-          completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: result.costSeconds ?? null };
-        } catch (e) {
-          if (e instanceof TrialLost) return;
-          completion = { status: "failed", metrics: last, error: errorText(e) };
-        } finally {
-          if (timer) clearTimeout(timer);
-        }
-        await Promise.all(writes);
+      let scheduler = o.scheduler;
+      if (this.promotingWorker) {
+        // The grant of a continued trial (and where it continues from) is the latest driver step's
+        // decision, in the stored state. This run hears its reports on its own copy: the driver's
+        // scheduler (a driver step may run in this process meanwhile) hears them from the store.
+        const saved = (await store.loadSearchState(this.experiment.id)) as { scheduler?: Json } | undefined;
+        if (saved?.scheduler === undefined || saved.scheduler === null) throw new Error(`trial ${trial.number} was claimed before any driver step stored the scheduler's state`);
+        scheduler = schedulerCopy(o.scheduler, saved.scheduler);
       }
-      o.scheduler.onEnd?.({ number: trial.number, status: completion.status, metrics: completion.metrics });
+      const fidelity = scheduler.onStart(trial);
+      const resumeFrom = this.promotingWorker ? scheduler.resumeFrom?.(trial.number) : undefined;
+      const run = await this.evaluate(trial, fidelity, { worker, attempt, abort, resumeFrom, scheduler });
+      if (!run) return; // reclaimed while it ran: another worker owns it now
+      const { completion } = run;
+      scheduler.onEnd?.({ number: trial.number, status: completion.status, metrics: completion.metrics });
       await store.completeTrial(trial.id, completion, undefined, attempt);
-      const record: TrialRecord = {
-        ...trial,
-        status: completion.status,
-        fidelity,
-        metrics: completion.metrics,
-        hidden: completion.hidden ?? null,
-        costSeconds: completion.costSeconds ?? null,
-        cachedFrom: completion.cachedFrom ?? null,
-        cachedFromExperiment: completion.cachedFromExperiment ?? null,
-        error: completion.error ?? null,
-        worker,
-        finishedAt: Date.now(),
-      };
+      if (completion.status !== "paused") this.dropCheckpoint(trial.number);
+      const record = this.endedRecord(trial, completion, fidelity, run.reached);
       this.account(record);
-      o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
+      o.onEvent?.({ type: "trial", trial: { ...record, worker }, progress: this.progress() });
     } catch (e) {
       if (e instanceof StaleAttemptError) return; // reclaimed while it ran: another worker owns it now
       throw e;
@@ -791,63 +898,8 @@ export class Experiment {
     const store = o.store;
     const fidelity = o.scheduler.onStart(trial);
     const resumeFrom = o.scheduler.resumeFrom?.(trial.number);
-    // Cost already spent on a continued trial: its record carries the cost up to the pause.
-    const priorCost = resumeFrom ? (trial.costSeconds ?? 0) : 0;
-    let completion: TrialCompletion;
-    let reached: Fidelity | undefined;
-
-    const infeasible = resumeFrom ? undefined : this.cheapViolation(trial);
-    const hit = infeasible ? undefined : await this.cacheHit(trial, fidelity);
-    if (infeasible) {
-      // Cheap before expensive: a constraint on a metric known without training already fails.
-      completion = { status: "pruned", metrics: infeasible.metrics, costSeconds: 0, error: infeasible.error };
-    } else if (hit) {
-      completion = hit;
-    } else {
-      await store.startTrial(trial.id, fidelity, o.worker ?? `pid${process.pid}`);
-      const spec = this.specFor(trial, fidelity, resumeFrom);
-      const abort = new AbortController();
-      const timeoutS = o.budget.trialTimeoutSeconds;
-      const timer = timeoutS ? setTimeout(() => abort.abort(new TrialTimeout(`trial timed out after ${timeoutS} s`)), timeoutS * 1000) : undefined;
-      let decision = "continue" as Decision;
-      let last: Metrics | null = null;
-      let reports = 0;
-      const writes: Promise<void>[] = [];
-      const resource = o.evaluator.fidelity?.resource;
-      const report = (step: number, metrics: Metrics): Decision => {
-        last = metrics;
-        reports++;
-        if (resource) reached = { [resource]: step };
-        writes.push(store.reportIntermediate(trial.id, step, metrics));
-        decision = o.scheduler.onReport(trial, step, metrics);
-        return decision;
-      };
-      try {
-        const result: EvalResult = await raceAbort(o.evaluator.run(spec, { signal: abort.signal, report }), abort.signal);
-        // An evaluator without intermediate reports: its result is the report at the granted fidelity.
-        if (reports === 0 && resource && fidelity[resource] !== undefined) report(fidelity[resource], result.metrics);
-        const status = decision === "stop" ? "pruned" : decision === "pause" ? "paused" : "finished";
-        completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: priorCost + (result.costSeconds ?? 0) };
-      } catch (e) {
-        completion = { status: "failed", metrics: last, error: errorText(e), costSeconds: priorCost || null };
-      } finally {
-        if (timer) clearTimeout(timer);
-      }
-      await Promise.all(writes);
-    }
-
-    const record: TrialRecord = {
-      ...trial,
-      status: completion.status,
-      fidelity: completion.status === "paused" && reached ? reached : fidelity,
-      metrics: completion.metrics,
-      hidden: completion.hidden ?? null,
-      costSeconds: completion.costSeconds ?? null,
-      cachedFrom: completion.cachedFrom ?? null,
-      cachedFromExperiment: completion.cachedFromExperiment ?? null,
-      error: completion.error ?? null,
-      finishedAt: Date.now(),
-    };
+    const { completion, reached } = (await this.evaluate(trial, fidelity, { worker: o.worker ?? `pid${process.pid}`, resumeFrom }))!;
+    const record = this.endedRecord(trial, completion, fidelity, reached);
     o.scheduler.onEnd?.({ number: trial.number, status: completion.status, metrics: completion.metrics });
     // In the same tick as onEnd: the scheduler may hand this paused trial out (resume / stop) at once.
     if (record.status === "paused") this.paused.set(record.number, record);
@@ -873,6 +925,81 @@ export class Experiment {
     if (record.status !== "paused") this.dropCheckpoint(trial.number);
     this.account(record);
     o.onEvent?.({ type: "trial", trial: record, progress: this.progress() });
+  }
+
+  /**
+   * One run of a trial, shared by `run()` and workers: a cheap constraint that already fails
+   * (cheap before expensive), else an equal finished trial (the cache), else the evaluator, with
+   * the timeout, the reports (stored, fenced by `attempt` in worker mode) and the scheduler's
+   * answers. A failing evaluation is a "failed" completion, not an error. Undefined when `abort`
+   * fired with TrialLost: the trial was reclaimed from this worker and its result is dropped.
+   */
+  private async evaluate(
+    trial: TrialRecord,
+    fidelity: Fidelity,
+    run: { worker: string; attempt?: number; resumeFrom?: Fidelity; abort?: AbortController; scheduler?: Scheduler },
+  ): Promise<{ completion: TrialCompletion; reached?: Fidelity } | undefined> {
+    const o = this.o;
+    const store = o.store;
+    const scheduler = run.scheduler ?? o.scheduler;
+    const { resumeFrom, attempt } = run;
+    // Cost already spent on a continued trial: its record carries the cost up to the pause.
+    const priorCost = resumeFrom ? (trial.costSeconds ?? 0) : 0;
+    const infeasible = resumeFrom ? undefined : this.cheapViolation(trial);
+    if (infeasible) return { completion: { status: "pruned", metrics: infeasible.metrics, costSeconds: 0, error: infeasible.error } };
+    const hit = await this.cacheHit(trial, fidelity);
+    if (hit) return { completion: hit };
+
+    await store.startTrial(trial.id, fidelity, run.worker, attempt);
+    const spec = this.specFor(trial, fidelity, resumeFrom);
+    const abort = run.abort ?? new AbortController();
+    const timeoutS = o.budget.trialTimeoutSeconds;
+    const timer = timeoutS ? setTimeout(() => abort.abort(new TrialTimeout(`trial timed out after ${timeoutS} s`)), timeoutS * 1000) : undefined;
+    let decision = "continue" as Decision;
+    let last: Metrics | null = null;
+    let reports = 0;
+    let reached: Fidelity | undefined;
+    const writes: Promise<void>[] = [];
+    const resource = o.evaluator.fidelity?.resource;
+    const report = (step: number, metrics: Metrics): Decision => {
+      last = metrics;
+      reports++;
+      if (resource) reached = { [resource]: step };
+      writes.push(store.reportIntermediate(trial.id, step, metrics, attempt));
+      decision = scheduler.onReport(trial, step, metrics);
+      return decision;
+    };
+    let completion: TrialCompletion;
+    try {
+      const result: EvalResult = await raceAbort(o.evaluator.run(spec, { signal: abort.signal, report }), abort.signal);
+      // An evaluator without intermediate reports: its result is the report at the granted fidelity.
+      if (reports === 0 && resource && fidelity[resource] !== undefined) report(fidelity[resource], result.metrics);
+      const status = decision === "stop" ? "pruned" : decision === "pause" ? "paused" : "finished";
+      completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: priorCost + (result.costSeconds ?? 0) };
+    } catch (e) {
+      if (e instanceof TrialLost) return undefined;
+      completion = { status: "failed", metrics: last, error: errorText(e), costSeconds: priorCost || null };
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    await Promise.all(writes);
+    return { completion, reached };
+  }
+
+  /** The record of a trial whose run just ended (a paused trial records the fidelity it reached). */
+  private endedRecord(trial: TrialRecord, completion: TrialCompletion, fidelity: Fidelity, reached: Fidelity | undefined): TrialRecord {
+    return {
+      ...trial,
+      status: completion.status,
+      fidelity: completion.status === "paused" && reached ? reached : fidelity,
+      metrics: completion.metrics,
+      hidden: completion.hidden ?? null,
+      costSeconds: completion.costSeconds ?? null,
+      cachedFrom: completion.cachedFrom ?? null,
+      cachedFromExperiment: completion.cachedFromExperiment ?? null,
+      error: completion.error ?? null,
+      finishedAt: Date.now(),
+    };
   }
 
   /** Experiments whose results this one may reuse (`cache: "shared"`), and when that list was read. */

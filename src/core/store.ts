@@ -93,6 +93,17 @@ export interface IntermediateValue {
   metrics: Metrics;
 }
 
+/** What one driver step of a promotion scheduler writes (Store.commitDriverStep). */
+export interface DriverStep {
+  add: NewTrial[];
+  /** Paused trials to continue. */
+  resume: number[];
+  /** Paused trials ended for good. */
+  end: number[];
+  state: Json;
+  stateVersion: number;
+}
+
 /** A started trial with its intermediate values, as workers read them to share what their schedulers hear. */
 export interface TrialProgress {
   trial: TrialRecord;
@@ -151,6 +162,14 @@ export interface Store {
    * every waiter wakes when it is done and can claim them (without taking the lease in turn).
    */
   withDriverLease?<T>(experimentId: number, owner: string, fn: (lease: DriverLease) => Promise<T>, waitMs?: number): Promise<LeaseResult<T>>;
+  /**
+   * One driver step of a promotion scheduler in worker mode, atomically: new trials (consecutive
+   * numbers), paused trials continued (back to pending, claimed again with a new attempt) or
+   * ended for good (pruned), and the new search state. Fenced by the version `v` of the stored
+   * state (absent counts as 0): nothing is written, and undefined returned, unless the stored
+   * state is still at `stateVersion` (another driver moved on). `state` carries the next version.
+   */
+  commitDriverStep?(experimentId: number, step: DriverStep): Promise<TrialRecord[] | undefined>;
   /**
    * Trials numbered `from` or more that have started (any status but pending), except the
    * numbers in `skip`, each with its intermediate values, in number order: what a worker reads

@@ -13,7 +13,7 @@ import type {
   TrialStatus,
 } from "../core/store.js";
 import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
-import type { ClaimedTrial, DriverLease, LeaseResult, ReclaimResult, TrialProgress } from "../core/store.js";
+import type { ClaimedTrial, DriverLease, DriverStep, LeaseResult, ReclaimResult, TrialProgress } from "../core/store.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey, groupValues, metricsFromJson, metricsToJson } from "./common.js";
 
@@ -574,6 +574,41 @@ export class PostgresStore implements Store {
          RETURNING *`,
         [experimentId, bump.rows[0].first, payload, requestId],
       );
+      return rows.map(toTrial).sort((a, b) => a.number - b.number);
+    });
+  }
+
+  async commitDriverStep(experimentId: number, step: DriverStep): Promise<TrialRecord[] | undefined> {
+    const payload = JSON.stringify(step.add.map((t) => ({ point: t.point, arch: t.arch, hp: t.hp, archHash: t.archHash })));
+    return this.transaction("commitDriverStep", async (c) => {
+      // The experiment row orders drivers (its row lock) and carries the fence (the state's version).
+      const bump = await c.query<{ first: number }>(
+        `UPDATE ${this.table("experiments")} SET next_number = next_number + $2, search_state = $3::json, updated_at = ${NOW_MS}
+         WHERE id = $1 AND COALESCE((search_state->>'v')::bigint, 0) = $4 RETURNING next_number - $2 AS first`,
+        [experimentId, step.add.length, JSON.stringify(step.state), step.stateVersion],
+      );
+      if (bump.rows.length === 0) {
+        const exists = await c.query(`SELECT 1 FROM ${this.table("experiments")} WHERE id = $1`, [experimentId]);
+        if (exists.rowCount === 0) throw new Error(`no experiment with id ${experimentId}`);
+        return undefined; // another driver moved on (or a retry after a commit whose answer was lost)
+      }
+      const { rows } = step.add.length
+        ? await c.query<TrialRow>(
+            `INSERT INTO ${this.table("trials")} (experiment_id, number, status, point, arch, hp, arch_hash, created_at)
+             SELECT $1, $2::integer + x.ord::integer - 1, 'pending', x.e->'point', x.e->'arch', x.e->'hp', x.e->>'archHash', ${NOW_MS}
+             FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, ord)
+             RETURNING *`,
+            [experimentId, bump.rows[0].first, payload],
+          )
+        : { rows: [] as TrialRow[] };
+      for (const [numbers, set, what] of [
+        [step.resume, "status = 'pending', worker = NULL, heartbeat_at = NULL", "continue"],
+        [step.end, `status = 'pruned', finished_at = ${NOW_MS}`, "end"],
+      ] as const) {
+        if (numbers.length === 0) continue;
+        const res = await c.query(`UPDATE ${this.table("trials")} SET ${set} WHERE experiment_id = $1 AND number = ANY($2::integer[]) AND status = 'paused'`, [experimentId, [...numbers]]);
+        if (res.rowCount !== numbers.length) throw new Error(`driver step: not every trial of ${numbers.join(", ")} is paused (cannot ${what} them)`);
+      }
       return rows.map(toTrial).sort((a, b) => a.number - b.number);
     });
   }

@@ -15,7 +15,7 @@ import type {
   TrialStatus,
 } from "../core/store.js";
 import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
-import type { ClaimedTrial, DriverLease, LeaseResult, ReclaimResult, TrialProgress } from "../core/store.js";
+import type { ClaimedTrial, DriverLease, DriverStep, LeaseResult, ReclaimResult, TrialProgress } from "../core/store.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey, groupValues } from "./common.js";
 
@@ -249,6 +249,26 @@ export class SqliteStore implements Store {
         insert.get(experimentId, next + i, JSON.stringify(t.point), JSON.stringify(t.arch), JSON.stringify(t.hp), t.archHash, now) as TrialRow,
       );
       this.saveState(experimentId, searchState);
+      return rows.map(toTrial);
+    }).immediate();
+  }
+
+  async commitDriverStep(experimentId: number, step: DriverStep): Promise<TrialRecord[] | undefined> {
+    return this.db.transaction(() => {
+      const row = this.db.prepare("SELECT COALESCE(json_extract(search_state, '$.v'), 0) AS v FROM experiments WHERE id = ?").get(experimentId) as { v: number } | undefined;
+      if (!row) throw new Error(`no experiment with id ${experimentId}`);
+      if (row.v !== step.stateVersion) return undefined; // another driver moved on
+      const { next } = this.db.prepare("SELECT COALESCE(MAX(number) + 1, 0) AS next FROM trials WHERE experiment_id = ?").get(experimentId) as { next: number };
+      const insert = this.db.prepare(
+        "INSERT INTO trials (experiment_id, number, status, point, arch, hp, arch_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *",
+      );
+      const now = Date.now();
+      const rows = step.add.map((t, i) => insert.get(experimentId, next + i, JSON.stringify(t.point), JSON.stringify(t.arch), JSON.stringify(t.hp), t.archHash, now) as TrialRow);
+      const resume = this.db.prepare("UPDATE trials SET status = 'pending', worker = NULL, heartbeat_at = NULL WHERE experiment_id = ? AND number = ? AND status = 'paused'");
+      const end = this.db.prepare("UPDATE trials SET status = 'pruned', finished_at = ? WHERE experiment_id = ? AND number = ? AND status = 'paused'");
+      for (const n of step.resume) if (resume.run(experimentId, n).changes !== 1) throw new Error(`driver step: trial ${n} is not paused (cannot continue it)`);
+      for (const n of step.end) if (end.run(now, experimentId, n).changes !== 1) throw new Error(`driver step: trial ${n} is not paused (cannot end it)`);
+      this.saveState(experimentId, step.state);
       return rows.map(toTrial);
     }).immediate();
   }

@@ -1,0 +1,132 @@
+/**
+ * Promotion schedulers (ASHA with type: promotion, synchronous Hyperband) in worker mode:
+ * several workers share one experiment; the scheduler's state is the store's, every decision to
+ * continue or end a paused trial is taken under the driver lease and written with it.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { Evaluator } from "../src/core/evaluator.js";
+import type { Scheduler, SchedulerContext } from "../src/core/scheduler.js";
+import type { Store, TrialRecord } from "../src/core/store.js";
+import { asha } from "../src/schedulers/asha.js";
+import { hyperband } from "../src/schedulers/hyperband.js";
+import { SqliteStore } from "../src/stores/sqlite.js";
+import { PostgresStore } from "../src/stores/postgres.js";
+import { nb201Experiment, objectives, simulator } from "./helpers.js";
+
+const PG_URL = process.env.ARCHSEARCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
+const ctx: SchedulerContext = { seed: 2, fidelity: simulator.fidelity, objectives };
+
+/** The simulator with a short sleep per run, so that the workers' trials overlap. */
+const slowSim: Evaluator = {
+  name: "slow-sim",
+  fidelity: simulator.fidelity,
+  run: async (spec, c) => {
+    await new Promise((r) => setTimeout(r, 15));
+    return simulator.run(spec, c);
+  },
+};
+
+async function workers(open: () => Store, makeScheduler: () => Scheduler, budget: number): Promise<{ trials: TrialRecord[]; state: Record<string, unknown> }> {
+  const stores = [open(), open(), open()];
+  try {
+    const summaries = await Promise.all(
+      stores.map((s, i) =>
+        nb201Experiment("rea", 6, budget, s, { worker: `w${i}`, evaluator: slowSim, scheduler: makeScheduler(), cache: false, budget: { trials: budget } }).runWorker({
+          heartbeatSeconds: 0.2,
+          graceSeconds: 5,
+          pollMs: 20,
+        }),
+      ),
+    );
+    for (const s of summaries) assert.equal(s.complete, true);
+    const exp = (await stores[0].getExperiment("nb201-rea"))!;
+    assert.equal(exp.status, "done");
+    return { trials: await stores[0].getTrials(exp.id), state: (await stores[0].loadSearchState(exp.id)) as Record<string, unknown> };
+  } finally {
+    for (const s of stores) await s.close();
+  }
+}
+
+/** What every promotion run must satisfy, whatever the interleaving. */
+function checkAsha(trials: TrialRecord[], state: Record<string, unknown>, budget: number, eta: number) {
+  assert.deepEqual(trials.map((t) => t.number), Array.from({ length: budget }, (_, i) => i), "exactly the budget, numbers never repeated");
+  assert.ok(new Set(trials.map((t) => t.worker)).size >= 2, "the work was shared");
+  const full = trials.filter((t) => t.status === "finished" && t.fidelity?.epochs === 200);
+  const paused = trials.filter((t) => t.status === "paused");
+  assert.equal(full.length + paused.length, budget, `every trial either paused at 12 epochs or was continued to 200 (${trials.map((t) => `${t.number}:${t.status}@${t.fidelity?.epochs}`).join(" ")})`);
+  assert.ok(paused.every((t) => t.fidelity?.epochs === 12));
+  // ASHA promotes whatever is in the top 1/eta of its rung when a slot frees up, so early
+  // promotions can fall out of it later; but once the search ends (nothing runs, the scheduler
+  // continues nothing more), every trial in the final top floor(n/eta) at 12 epochs was continued.
+  const at12 = (t: TrialRecord) => simulator.run({ experiment: "x", number: t.number, point: t.point, arch: t.arch, hp: t.hp, fidelity: { epochs: 12 }, seed: 0 }, { signal: new AbortController().signal, report: () => "continue" });
+  return Promise.all(trials.map(at12)).then((results) => {
+    const acc = new Map(trials.map((t, i) => [t.number, results[i].metrics.valid_acc]));
+    // In the top whatever the order among equal values: fewer than the quota at least as good.
+    const quota = Math.floor(budget / eta);
+    const top = [...acc.entries()].filter(([n, a]) => [...acc.entries()].filter(([m, b]) => m !== n && b >= a).length < quota).map(([n]) => n);
+    const continued = new Set(full.map((t) => t.number));
+    assert.ok(top.every((n) => continued.has(n)), `the final top ${top.length} at 12 epochs (${top.join(", ")}) were all continued (continued: ${[...continued].join(", ")})`);
+    assert.ok(full.length < budget, "not everything was continued");
+    const sched = state.scheduler as { records: [number, unknown][][]; paused: number[] };
+    assert.deepEqual(sched.records[0].map(([n]) => n).sort((a, b) => a - b), trials.map((t) => t.number), "the stored rung holds every trial once, whichever worker ran it");
+    assert.deepEqual([...sched.paused].sort((a, b) => a - b), paused.map((t) => t.number), "the stored scheduler knows exactly the paused trials");
+    const told = state.told as number[];
+    assert.deepEqual([...told].sort((a, b) => a - b), full.map((t) => t.number), "the strategy was told each trial that ended for good, once");
+  });
+}
+
+test("workers run ASHA with promotion on SQLite: paused trials are continued by any worker, the best ones only, nothing twice", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-wprom-"));
+  try {
+    const eta = 3;
+    const { trials, state } = await workers(() => new SqliteStore(join(dir, "p.db")), () => asha.create(asha.options.parse({ type: "promotion", eta }), ctx), 24);
+    await checkAsha(trials, state, 24, eta);
+    // A continued run costs only its extra epochs: its recorded cost is above the 12-epoch one of the same cell.
+    for (const t of trials.filter((x) => x.status === "finished")) assert.ok((t.costSeconds ?? 0) > 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("workers run ASHA with promotion on PostgreSQL", { timeout: 120_000 }, async () => {
+  const schema = `archsearch_wp${process.pid}_${randomBytes(3).toString("hex")}`;
+  const u = new URL(PG_URL);
+  u.searchParams.set("schema", schema);
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect(); // fails (not skips) when PostgreSQL is unreachable
+  try {
+    const eta = 3;
+    const { trials, state } = await workers(() => new PostgresStore(u.toString(), { poolSize: 3 }), () => asha.create(asha.options.parse({ type: "promotion", eta }), ctx), 24);
+    await checkAsha(trials, state, 24, eta);
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  }
+});
+
+test("workers run synchronous Hyperband: each bracket's stage is closed once all its trials ended, the best continue, the rest end", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-whb-"));
+  try {
+    const budget = 20;
+    const { trials, state } = await workers(() => new SqliteStore(join(dir, "h.db")), () => hyperband.create(hyperband.options.parse({ type: "promotion", eta: 3 }), ctx), budget);
+    assert.deepEqual(trials.map((t) => t.number), Array.from({ length: budget }, (_, i) => i));
+    // NB201 has two levels (12, 200): brackets of s = 1 start at 12 and continue the best third; s = 0 runs 200 at once.
+    for (const t of trials) {
+      assert.ok(["finished", "pruned", "paused"].includes(t.status), `trial ${t.number}: ${t.status}`);
+      if (t.status === "pruned") assert.equal(t.fidelity?.epochs, 12, "an ended paused trial stays at its rung");
+    }
+    const brackets = (state.scheduler as { brackets: { s: number; members: number[]; done: boolean }[] }).brackets;
+    assert.ok(brackets.length >= 2, `several brackets opened (${brackets.length})`);
+    const pruned = trials.filter((t) => t.status === "pruned").length;
+    const continued = trials.filter((t) => t.status === "finished" && t.fidelity?.epochs === 200).length;
+    assert.ok(pruned >= 1 && continued >= 1, `a stage was closed: ${continued} at 200 epochs, ${pruned} ended at 12`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
