@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, connect, type Server, type Socket } from "node:net";
@@ -31,10 +32,12 @@ interface Row {
   metrics: Record<string, number> | null;
   error: string | null;
   point: unknown;
+  arch: unknown;
+  fidelity: { epochs?: number } | null;
 }
 
 /** A fresh schema (dropped afterwards), its storage URL, and a way to read its trials directly. */
-async function inSchema(fn: (ctx: { url: string; rows: () => Promise<Row[]>; dir: string }) => Promise<void>) {
+async function inSchema(fn: (ctx: { url: string; rows: () => Promise<Row[]>; dir: string; searchState: () => Promise<unknown> }) => Promise<void>) {
   const schema = `archsearch_wf2_${process.pid}_${randomBytes(3).toString("hex")}`;
   const u = new URL(PG_URL);
   u.searchParams.set("schema", schema);
@@ -44,7 +47,7 @@ async function inSchema(fn: (ctx: { url: string; rows: () => Promise<Row[]>; dir
   const rows = async () => {
     try {
       const r = await admin.query<Row>(
-        `SELECT number, status, worker, attempt, retries, started_at::float8 AS started_at, finished_at::float8 AS finished_at, metrics, error, point
+        `SELECT number, status, worker, attempt, retries, started_at::float8 AS started_at, finished_at::float8 AS finished_at, metrics, error, point, arch, fidelity
          FROM "${schema}".trials ORDER BY number`,
       );
       return r.rows;
@@ -53,8 +56,9 @@ async function inSchema(fn: (ctx: { url: string; rows: () => Promise<Row[]>; dir
       throw e;
     }
   };
+  const searchState = async () => (await admin.query<{ s: unknown }>(`SELECT search_state AS s FROM "${schema}".experiments`)).rows[0]?.s;
   try {
-    await fn({ url: u.toString(), rows, dir });
+    await fn({ url: u.toString(), rows, dir, searchState });
   } finally {
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await admin.end();
@@ -157,6 +161,62 @@ test("kill -9 of every worker at seeded random moments, then restart: the experi
       runningAtKills.size,
       `every try a kill interrupted was retried once, and nothing else was (${[...runningAtKills].join(", ")})`,
     );
+  }),
+);
+
+test("kill -9 of every worker during a promotion search (ASHA, type: promotion), then restart: it completes, continued trials resume where they paused", { timeout: 120_000 }, () =>
+  inSchema(async ({ url, rows, dir, searchState }) => {
+    const BUDGET = 15;
+    const eta = 3;
+    const seed = 18;
+    const rng = new Rng(seed + 1);
+    const fixture = join(ROOT, "test/fixtures/epochs-light.mjs");
+    const { accuracy } = (await import(pathToFileURL(fixture).href)) as { accuracy: (arch: unknown, epoch: number) => number };
+    const file = writeConfig(dir, {
+      storage: url,
+      evaluator: { name: "module", path: fixture, fidelity: { resource: "epochs", min: 1, max: 9 } },
+      scheduler: { name: "asha", type: "promotion", eta }, // rungs at 1 and 3 epochs, the maximum 9
+      budget: { trials: BUDGET },
+      workers: { heartbeat_seconds: 0.2, grace_seconds: 2, max_retries: 10, poll_ms: 50 },
+    });
+    const env = { ARCHSEARCH_TEST_EPOCH_MS: "60" };
+    const ended = async () => (await rows()).filter((r) => r.status === "paused" || r.status === "finished").length;
+    for (let round = 0; round < 2; round++) {
+      const target = (await ended()) + 2 + rng.int(4);
+      const workers = ["w0", "w1", "w2"].map((id) => startWorker(file, `${id}.${round}`, { env }));
+      await until(`${target} paused or finished trials (round ${round})`, 60_000, async () => (await ended()) >= target);
+      await sleep(rng.int(300));
+      for (const w of workers) w.child.kill("SIGKILL");
+      for (const w of workers) assert.equal((await w.exit).signal, "SIGKILL", `worker ${w.id} ended before the kill`);
+    }
+    for (const w of ["w0", "w1", "w2"].map((id) => startWorker(file, `${id}.final`, { env }))) {
+      const e = await w.exit;
+      assert.equal(e.code, 0, `worker ${w.id} failed: ${e.stderr}`);
+      assert.equal(JSON.parse(e.stdout.trim().split("\n").pop()!).complete, true);
+    }
+    const all = await rows();
+    assert.deepEqual(all.map((r) => r.number), Array.from({ length: BUDGET }, (_, i) => i), "exactly the budget, every number once");
+    for (const r of all) {
+      const epochs = r.fidelity?.epochs;
+      const where = `trial ${r.number} (${r.status} at ${epochs} epochs)`;
+      assert.ok((r.status === "finished" && epochs === 9) || (r.status === "paused" && (epochs === 1 || epochs === 3)), where);
+      // Its last result is the one at the fidelity it reached, whatever run (or worker, or kill) got it there.
+      assert.equal(r.metrics?.valid_acc, accuracy(r.arch, epochs!), where);
+    }
+    const state = (await searchState()) as { scheduler: { records: [number, unknown][][]; paused: number[] } };
+    for (const [k, rung] of state.scheduler.records.entries()) {
+      const numbers = rung.map(([n]) => n);
+      assert.equal(new Set(numbers).size, numbers.length, `rung ${k} holds each trial once (${numbers.join(", ")})`);
+    }
+    assert.deepEqual([...state.scheduler.records[0].map(([n]) => n)].sort((a, b) => a - b), all.map((r) => r.number), "every trial reached rung 1 once");
+    assert.deepEqual([...state.scheduler.paused].sort((a, b) => a - b), all.filter((r) => r.status === "paused").map((r) => r.number), "the stored scheduler knows exactly the paused trials");
+    // At the end nothing is promotable: the top third at rung 1 (ties counted against) went on.
+    const base = new Map(all.map((r) => [r.number, accuracy(r.arch, 1)]));
+    const quota = Math.floor(BUDGET / eta);
+    for (const [n, a] of base) {
+      const atLeastAsGood = [...base].filter(([m, b]) => m !== n && b >= a).length;
+      if (atLeastAsGood < quota) assert.ok((all[n].fidelity?.epochs ?? 0) >= 3, `trial ${n}, in the top ${quota} at rung 1, was continued`);
+    }
   }),
 );
 

@@ -1,3 +1,4 @@
+import { fidelityOption } from "./fidelity-option.js";
 import { z } from "zod";
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, writeFileSync, rmSync, type WriteStream } from "node:fs";
@@ -50,10 +51,7 @@ const options = z.strictObject({
     })
     .optional()
     .describe("also write each trial's network as a standalone PyTorch module, named by $ARCHSEARCH_MODEL_FILE (nb201 architectures)"),
-  fidelity: z
-    .strictObject({ resource: z.string().min(1), min: z.number().positive(), max: z.number().positive() })
-    .optional()
-    .describe("the resource the program understands (e.g. epochs 1..50), so schedulers can grant part of it"),
+  fidelity: fidelityOption.describe("the resource the program understands (e.g. epochs 1..50), so schedulers can grant part of it"),
 });
 export type CommandEvaluatorOptions = z.infer<typeof options>;
 
@@ -138,6 +136,9 @@ export class CommandEvaluator implements Evaluator {
       fidelity: spec.fidelity,
       seed: spec.seed,
     };
+    // A continued trial (promotion schedulers): where it stopped, and where its checkpoint belongs.
+    if (spec.resumeFrom) input.resume_from = spec.resumeFrom;
+    if (spec.checkpointDir) input.checkpoint_dir = spec.checkpointDir;
     const inputText = JSON.stringify(input);
     const trialFile = join(logs.out, "..", `trial-${spec.number}.json`);
     writeFileSync(trialFile, inputText);

@@ -2,14 +2,18 @@ import { z } from "zod";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Component } from "../core/component.js";
-import type { EvalContext, EvalResult, Evaluator, TrialSpec } from "../core/evaluator.js";
+import type { EvalContext, EvalResult, Evaluator, FidelitySpec, TrialSpec } from "../core/evaluator.js";
 import { UserError } from "../core/errors.js";
 import { FunctionEvaluator, type EvalFunction } from "./function.js";
+import { fidelityOption } from "./fidelity-option.js";
 import type { EvaluatorContext } from "./context.js";
 
 const options = z.strictObject({
   path: z.string().min(1).describe("JavaScript module (relative to the config file) exporting the evaluation function"),
   export: z.string().default("default").describe("name of the exported function"),
+  fidelity: fidelityOption.describe(
+    "the resource the function understands (e.g. epochs 1..50): schedulers grant part of it in spec.fidelity, a continued trial has spec.resumeFrom, and ctx.report(step, metrics) reports along the way",
+  ),
 });
 export type ModuleEvaluatorOptions = z.infer<typeof options>;
 
@@ -18,7 +22,11 @@ export class ModuleEvaluator implements Evaluator {
   readonly name = "module";
   private fn?: Promise<FunctionEvaluator>;
 
-  constructor(private readonly file: string, private readonly exportName: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly exportName: string,
+    readonly fidelity?: FidelitySpec,
+  ) {}
 
   private load(): Promise<FunctionEvaluator> {
     this.fn ??= import(pathToFileURL(this.file).href).then(
@@ -27,7 +35,7 @@ export class ModuleEvaluator implements Evaluator {
         if (typeof f !== "function") {
           throw new UserError(`evaluator module ${this.file} has no exported function "${this.exportName}" (exports: ${Object.keys(mod).join(", ") || "none"})`);
         }
-        return new FunctionEvaluator(this.file, f as EvalFunction);
+        return new FunctionEvaluator(this.file, f as EvalFunction, this.fidelity);
       },
       (e: Error) => {
         throw new UserError(`cannot load evaluator module ${this.file}: ${e.message}`);
@@ -45,5 +53,5 @@ export const moduleEvaluator: Component<ModuleEvaluatorOptions, EvaluatorContext
   name: "module",
   description: "Call a function exported by your own JavaScript module for each trial (in process).",
   options,
-  create: (opts, ctx) => new ModuleEvaluator(resolve(ctx.configDir, opts.path), opts.export),
+  create: (opts, ctx) => new ModuleEvaluator(resolve(ctx.configDir, opts.path), opts.export, opts.fidelity),
 };
