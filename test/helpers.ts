@@ -1,3 +1,6 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import type { Evaluator } from "../src/core/evaluator.js";
 import { Experiment, type ExperimentOptions } from "../src/core/experiment.js";
 import { Objectives } from "../src/core/objectives.js";
 import type { Strategy } from "../src/core/strategy.js";
@@ -39,4 +42,33 @@ export async function trialDigest(store: Store, name: string) {
   const exp = await store.getExperiment(name);
   const trials = await store.getTrials(exp!.id);
   return trials.map((t) => ({ n: t.number, status: t.status, point: t.point, metrics: t.metrics, hidden: t.hidden, cachedFrom: t.cachedFrom }));
+}
+
+/** The NB201 simulator sleeping `ms` per run, so that the trials of several workers overlap. */
+export function sleepySimulator(ms: number): Evaluator {
+  return {
+    name: "slow-sim",
+    fidelity: simulator.fidelity,
+    run: async (spec, ctx) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return simulator.run(spec, ctx);
+    },
+  };
+}
+
+export const PG_URL = process.env.ARCHSEARCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
+
+/** Runs `fn` with the URL of a fresh PostgreSQL schema, dropped afterwards; fails (not skips) when the server is unreachable. */
+export async function inPgSchema(prefix: string, fn: (url: string) => Promise<void>): Promise<void> {
+  const schema = `archsearch_${prefix}${process.pid}_${randomBytes(3).toString("hex")}`;
+  const u = new URL(PG_URL);
+  u.searchParams.set("schema", schema);
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await fn(u.toString());
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  }
 }

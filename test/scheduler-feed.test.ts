@@ -13,7 +13,7 @@ import type { Scheduler } from "../src/core/scheduler.js";
 import type { Store } from "../src/core/store.js";
 import { AshaScheduler } from "../src/schedulers/asha.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
-import { nb201Experiment, objectives, simulator } from "./helpers.js";
+import { nb201Experiment, objectives, simulator, sleepySimulator } from "./helpers.js";
 import { trial } from "./store-contract.js";
 
 type FeedStore = Store & Required<Pick<Store, "getProgress">>;
@@ -107,14 +107,7 @@ test("workers with ASHA share their rungs: the saved rung holds every worker's t
   const budget = 24;
   const stores = [0, 1, 2].map(() => new SqliteStore(join(dir, "w.db")));
   try {
-    const slow = {
-      ...simulator,
-      fidelity: simulator.fidelity,
-      run: async (spec: Parameters<typeof simulator.run>[0], ctx: Parameters<typeof simulator.run>[1]) => {
-        await new Promise((r) => setTimeout(r, 40));
-        return simulator.run(spec, ctx);
-      },
-    };
+    const slow = sleepySimulator(40);
     await Promise.all(
       stores.map((s, i) =>
         nb201Experiment("random", 4, budget, s, {

@@ -8,29 +8,17 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
-import pg from "pg";
-import type { Evaluator } from "../src/core/evaluator.js";
 import type { Scheduler, SchedulerContext } from "../src/core/scheduler.js";
 import type { Store, TrialRecord } from "../src/core/store.js";
 import { asha } from "../src/schedulers/asha.js";
 import { hyperband } from "../src/schedulers/hyperband.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
 import { PostgresStore } from "../src/stores/postgres.js";
-import { nb201Experiment, objectives, simulator } from "./helpers.js";
+import { inPgSchema, nb201Experiment, objectives, simulator, sleepySimulator } from "./helpers.js";
 
-const PG_URL = process.env.ARCHSEARCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
 const ctx: SchedulerContext = { seed: 2, fidelity: simulator.fidelity, objectives };
 
-/** The simulator with a short sleep per run, so that the workers' trials overlap. */
-const slowSim: Evaluator = {
-  name: "slow-sim",
-  fidelity: simulator.fidelity,
-  run: async (spec, c) => {
-    await new Promise((r) => setTimeout(r, 15));
-    return simulator.run(spec, c);
-  },
-};
+const slowSim = sleepySimulator(15);
 
 async function workers(open: () => Store, makeScheduler: () => Scheduler, budget: number): Promise<{ trials: TrialRecord[]; state: Record<string, unknown> }> {
   const stores = [open(), open(), open()];
@@ -94,21 +82,13 @@ test("workers run ASHA with promotion on SQLite: paused trials are continued by 
   }
 });
 
-test("workers run ASHA with promotion on PostgreSQL", { timeout: 120_000 }, async () => {
-  const schema = `archsearch_wp${process.pid}_${randomBytes(3).toString("hex")}`;
-  const u = new URL(PG_URL);
-  u.searchParams.set("schema", schema);
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect(); // fails (not skips) when PostgreSQL is unreachable
-  try {
+test("workers run ASHA with promotion on PostgreSQL", { timeout: 120_000 }, () =>
+  inPgSchema("wp", async (url) => {
     const eta = 3;
-    const { trials, state } = await workers(() => new PostgresStore(u.toString(), { poolSize: 3 }), () => asha.create(asha.options.parse({ type: "promotion", eta }), ctx), 24);
+    const { trials, state } = await workers(() => new PostgresStore(url, { poolSize: 3 }), () => asha.create(asha.options.parse({ type: "promotion", eta }), ctx), 24);
     await checkAsha(trials, state, 24, eta);
-  } finally {
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
-});
+  }),
+);
 
 test("workers run synchronous Hyperband: each bracket's stage is closed once all its trials ended, the best continue, the rest end", { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "archsearch-whb-"));

@@ -7,22 +7,9 @@ import { stableStringify } from "../src/core/json.js";
 import type { Store } from "../src/core/store.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
 import { PostgresStore } from "../src/stores/postgres.js";
-import { randomBytes } from "node:crypto";
-import pg from "pg";
+import { inPgSchema, nb201Experiment, sleepySimulator } from "./helpers.js";
 
-const PG_URL = process.env.ARCHSEARCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
-import type { Evaluator } from "../src/core/evaluator.js";
-import { nb201Experiment, simulator } from "./helpers.js";
-
-/** The simulator with a short sleep, so that trials of different workers overlap. */
-const slowSim: Evaluator = {
-  name: "slow-sim",
-  fidelity: simulator.fidelity,
-  run: async (spec, ctx) => {
-    await new Promise((r) => setTimeout(r, 15));
-    return simulator.run(spec, ctx);
-  },
-};
+const slowSim = sleepySimulator(15);
 
 const BUDGET = 30;
 
@@ -64,19 +51,9 @@ test("workers: three workers on one SQLite file finish exactly the budget, no du
   }
 });
 
-test("workers: three workers on one PostgreSQL schema finish exactly the budget, no duplicate suggestion", { timeout: 120_000 }, async () => {
-  const schema = `archsearch_w${process.pid}_${randomBytes(3).toString("hex")}`;
-  const u = new URL(PG_URL);
-  u.searchParams.set("schema", schema);
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect(); // fails (not skips) when PostgreSQL is unreachable
-  try {
-    await threeWorkers(() => new PostgresStore(u.toString(), { poolSize: 3 }));
-  } finally {
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
-});
+test("workers: three workers on one PostgreSQL schema finish exactly the budget, no duplicate suggestion", { timeout: 120_000 }, () =>
+  inPgSchema("w", (url) => threeWorkers(() => new PostgresStore(url, { poolSize: 3 }))),
+);
 
 test("workers: a store without worker support is refused clearly; bad settings are refused", async () => {
   const s = new SqliteStore(":memory:");
@@ -130,14 +107,7 @@ test("workers suggest ahead: a lone busy worker has its next trial created befor
   // With one worker nobody else drives: without suggesting ahead, each trial would be created only
   // after the previous one ended. Trials of 600 ms; the worker wakes 60 ms before the typical end
   // (known after its first trial; the store needs 3 finished trials for its estimate).
-  const slow: Evaluator = {
-    name: "slow-sim",
-    fidelity: simulator.fidelity,
-    run: async (spec, ctx) => {
-      await new Promise((r) => setTimeout(r, 600));
-      return simulator.run(spec, ctx);
-    },
-  };
+  const slow = sleepySimulator(600);
   const store = new SqliteStore(":memory:");
   try {
     const budget = 10;
