@@ -150,3 +150,30 @@ test("run --workers N: local worker processes finish the experiment and print it
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("run --workers N with a promotion search (examples/nb201-bohb.yaml: BOHB on synchronous Hyperband): continued and ended trials, complete", { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-wbohb-"));
+  try {
+    const db = join(dir, "bohb.db");
+    const r = cli(["run", join(ROOT, "examples/nb201-bohb.yaml"), "--workers", "3", "--storage", db, "--trials", "60", "--json", "--quiet"]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(summary.complete, true);
+    const rows = new Database(db, { readonly: true });
+    try {
+      const trials = rows.prepare("SELECT number, status, fidelity, worker, error FROM trials ORDER BY number").all() as { number: number; status: string; fidelity: string | null; worker: string; error: string | null }[];
+      assert.deepEqual(trials.map((t) => t.number), Array.from({ length: 60 }, (_, i) => i));
+      const kinds = new Set(trials.map((t) => `${t.status}@${t.fidelity === null ? "-" : JSON.parse(t.fidelity).epochs}`));
+      assert.ok(kinds.has("finished@200"), `some trials ran to 200 epochs (${[...kinds].join(", ")})`);
+      assert.ok(kinds.has("pruned@12"), `some paused trials were ended at their rung (${[...kinds].join(", ")})`);
+      for (const k of kinds) assert.ok(["finished@200", "pruned@12", "paused@12", "pruned@-"].includes(k), `unexpected ${k}`);
+      // pruned@- : rejected by the latency constraint before evaluation (a cheap metric)
+      for (const t of trials.filter((x) => x.status === "pruned" && x.fidelity === null)) assert.match(t.error ?? "", /infeasible before evaluation: latency_ms_pixel3/);
+      assert.ok(new Set(trials.map((t) => t.worker)).size >= 2, "the work was shared");
+    } finally {
+      rows.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
