@@ -771,8 +771,10 @@ export class Experiment {
     const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
     const runs = new Map<number, string>(saved?.runs ?? (saved ? trials.filter(ended).map((t) => [t.number, runKey(t)] as [number, string]) : []));
     const resource = o.evaluator.fidelity?.resource;
+    let replayed = 0;
     for (const t of trials) {
       if (!ended(t) || runs.get(t.number) === runKey(t)) continue;
+      replayed++;
       const from = o.scheduler.resumeFrom?.(t.number);
       const start = from && resource ? (from[resource] ?? -Infinity) : -Infinity;
       for (const v of await store.getIntermediate(t.id)) {
@@ -837,6 +839,9 @@ export class Experiment {
       handed++;
     }
     if (exhausted) this.strategyExhausted = true;
+    // Nothing heard, nothing handed out: the stored state and the trials still say all of it (a
+    // worker waiting on a synchronous stage asks often; it need not rewrite the state each time).
+    if (saved && replayed === 0 && added.length + resume.length + end.length === 0) return 0;
     const state = { ...(this.searchState() as JsonObject), told: [...told].sort((a, b) => a - b), runs: [...runs], v: (saved?.v ?? 0) + 1 };
     const written = await store.commitDriverStep!(id, {
       add: added.map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
