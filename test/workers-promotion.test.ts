@@ -42,9 +42,9 @@ async function workers(open: () => Store, makeScheduler: () => Scheduler, budget
 }
 
 /** What every promotion run must satisfy, whatever the interleaving. */
-function checkAsha(trials: TrialRecord[], state: Record<string, unknown>, budget: number, eta: number) {
+function checkAsha(trials: TrialRecord[], state: Record<string, unknown>, budget: number, eta: number, o: { shared: boolean } = { shared: true }) {
   assert.deepEqual(trials.map((t) => t.number), Array.from({ length: budget }, (_, i) => i), "exactly the budget, numbers never repeated");
-  assert.ok(new Set(trials.map((t) => t.worker)).size >= 2, "the work was shared");
+  if (o.shared) assert.ok(new Set(trials.map((t) => t.worker)).size >= 2, "the work was shared");
   const full = trials.filter((t) => t.status === "finished" && t.fidelity?.epochs === 200);
   const paused = trials.filter((t) => t.status === "paused");
   assert.equal(full.length + paused.length, budget, `every trial either paused at 12 epochs or was continued to 200 (${trials.map((t) => `${t.number}:${t.status}@${t.fidelity?.epochs}`).join(" ")})`);
@@ -106,6 +106,56 @@ test("workers run synchronous Hyperband: each bracket's stage is closed once all
     const pruned = trials.filter((t) => t.status === "pruned").length;
     const continued = trials.filter((t) => t.status === "finished" && t.fidelity?.epochs === 200).length;
     assert.ok(pruned >= 1 && continued >= 1, `a stage was closed: ${continued} at 200 epochs, ${pruned} ended at 12`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("workers with ASHA promotion stopped mid-search, then `archsearch run` finishes it: the runs that ended after the last driver step are heard too", { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-wprun-"));
+  const file = join(dir, "m.db");
+  const eta = 3;
+  const make = () => asha.create(asha.options.parse({ type: "promotion", eta }), ctx);
+  try {
+    const abort = new AbortController();
+    const stores = [0, 1, 2].map(() => new SqliteStore(file));
+    const watcher = new SqliteStore(file);
+    const watching = (async () => {
+      for (;;) {
+        const exp = await watcher.getExperiment("nb201-rea");
+        const ended = exp ? (await watcher.getTrials(exp.id)).filter((t) => t.status === "paused" || t.status === "finished").length : 0;
+        if (ended >= 9) return abort.abort();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const summaries = await Promise.all(
+      stores.map((s, i) =>
+        nb201Experiment("rea", 6, 24, s, { worker: `w${i}`, evaluator: sleepySimulator(30), scheduler: make(), cache: false, signal: abort.signal }).runWorker({ heartbeatSeconds: 0.2, graceSeconds: 5, pollMs: 20 }),
+      ),
+    );
+    await watching;
+    assert.ok(summaries.every((x) => !x.complete), "stopped before the end");
+    for (const s of stores) await s.close();
+    const mid = await watcher.getTrials(1);
+    const state = (await watcher.loadSearchState(1)) as { runs: [number, string][] };
+    const heard = new Set(state.runs.map(([n]) => n));
+    const unheard = mid.filter((t) => (t.status === "paused" || t.status === "finished") && !heard.has(t.number)).map((t) => t.number);
+    await watcher.close();
+
+    const store = new SqliteStore(file);
+    try {
+      const summary = await nb201Experiment("rea", 6, 24, store, { evaluator: simulator, scheduler: make(), cache: false }).run();
+      assert.equal(summary.complete, true);
+      const trials = await store.getTrials(1);
+      const final = (await store.loadSearchState(1)) as Record<string, unknown>;
+      await checkAsha(trials, { ...final, told: trials.filter((t) => t.status === "finished").map((t) => t.number) }, 24, eta, { shared: false });
+      for (const n of unheard) {
+        const t = trials.find((x) => x.number === n)!;
+        assert.ok(t.status === "paused" || t.status === "finished", `trial ${n}, ended after the workers' last driver step, is known: ${t.status}`);
+      }
+    } finally {
+      await store.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -122,6 +122,11 @@ export const WORKER_DEFAULTS = { heartbeatSeconds: 2, graceSeconds: 30, maxRetri
 class TrialTimeout extends Error {}
 class TrialLost extends Error {}
 
+/** A run of a trial is known by how it ended: a continued trial ends again at another fidelity, or for good. */
+function runKey(t: { status: string; fidelity: Fidelity | null }): string {
+  return `${t.status}@${stableStringify(t.fidelity ?? null)}`;
+}
+
 /**
  * A copy of a scheduler in the given state, for one run in worker mode. `restore` replaces all
  * of a scheduler's mutable state (its contract), so a shallow copy of the rest (settings) is enough.
@@ -357,7 +362,10 @@ export class Experiment {
     // A state written by workers lists the trials its strategy was told; ones that ended after it
     // (workers do not tell at completion) are told now, so a run after workers misses none.
     const toldByWorkers = (saved as { told?: number[] } | undefined)?.told;
-    if (toldByWorkers) this.tellUntold(all, new Set(toldByWorkers));
+    const runsByWorkers = (saved as { runs?: [number, string][] } | undefined)?.runs;
+    // Written by workers with a promotion scheduler: the scheduler hears the runs ended since, too.
+    if (runsByWorkers) await this.hearEndedRuns(all, new Set(toldByWorkers ?? []), new Map(runsByWorkers));
+    else if (toldByWorkers) this.tellUntold(all, new Set(toldByWorkers));
     for (const t of all) {
       this.created++;
       this.seenHashes.add(t.archHash);
@@ -740,6 +748,38 @@ export class Experiment {
   }
 
   /**
+   * Promotion schedulers: the scheduler and the strategy hear every run that ended (paused,
+   * finished, failed) and is not in `runs` yet: its reports since the run's start, then its end,
+   * as the copy that ran it heard them. `told` and `runs` are updated; returns how many runs.
+   */
+  private async hearEndedRuns(trials: readonly TrialRecord[], told: Set<number>, runs: Map<number, string>): Promise<number> {
+    const o = this.o;
+    const resource = o.evaluator.fidelity?.resource;
+    let heard = 0;
+    for (const t of trials) {
+      if (!(t.status === "paused" || TERMINAL_STATUSES.includes(t.status)) || runs.get(t.number) === runKey(t)) continue;
+      heard++;
+      const from = o.scheduler.resumeFrom?.(t.number);
+      const start = from && resource ? (from[resource] ?? -Infinity) : -Infinity;
+      for (const v of await o.store.getIntermediate(t.id)) {
+        if (v.step <= start) continue;
+        if (o.scheduler.onReport(t, v.step, v.metrics) !== "continue") break;
+      }
+      o.scheduler.onEnd?.({ number: t.number, status: t.status, metrics: t.metrics });
+      const metrics = t.metrics ?? {};
+      if (t.status === "paused") {
+        o.strategy.tellPartial?.({ number: t.number, point: t.point, metrics, score: o.objectives.score(metrics), fidelity: t.fidelity ?? {} });
+      } else if (!told.has(t.number)) {
+        const status = t.status as "finished" | "failed" | "pruned";
+        o.strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? o.objectives.score(metrics) : -Infinity, fidelity: t.fidelity ?? undefined });
+        told.add(t.number);
+      }
+      runs.set(t.number, runKey(t));
+    }
+    return heard;
+  }
+
+  /**
    * A driver step of a promotion scheduler in worker mode, under the driver lease. The scheduler's
    * state is the store's: restore it, let it hear every run that ended since (paused, finished,
    * failed: its reports since the run's start, then its end, as the worker's copy heard them),
@@ -765,33 +805,10 @@ export class Experiment {
     }
     const trials = await store.getTrials(id);
     const ended = (t: TrialRecord) => t.status === "paused" || TERMINAL_STATUSES.includes(t.status);
-    // A run is known by how it ended: a continued trial ends again at another fidelity, or for good.
-    const runKey = (t: { status: string; fidelity: Fidelity | null }) => `${t.status}@${stableStringify(t.fidelity ?? null)}`;
     // A state without `runs` was written by `run()`, whose scheduler and strategy heard every run.
     const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
     const runs = new Map<number, string>(saved?.runs ?? (saved ? trials.filter(ended).map((t) => [t.number, runKey(t)] as [number, string]) : []));
-    const resource = o.evaluator.fidelity?.resource;
-    let replayed = 0;
-    for (const t of trials) {
-      if (!ended(t) || runs.get(t.number) === runKey(t)) continue;
-      replayed++;
-      const from = o.scheduler.resumeFrom?.(t.number);
-      const start = from && resource ? (from[resource] ?? -Infinity) : -Infinity;
-      for (const v of await store.getIntermediate(t.id)) {
-        if (v.step <= start) continue;
-        if (o.scheduler.onReport(t, v.step, v.metrics) !== "continue") break;
-      }
-      o.scheduler.onEnd?.({ number: t.number, status: t.status, metrics: t.metrics });
-      const metrics = t.metrics ?? {};
-      if (t.status === "paused") {
-        o.strategy.tellPartial?.({ number: t.number, point: t.point, metrics, score: o.objectives.score(metrics), fidelity: t.fidelity ?? {} });
-      } else if (!told.has(t.number)) {
-        const status = t.status as "finished" | "failed" | "pruned";
-        o.strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? o.objectives.score(metrics) : -Infinity, fidelity: t.fidelity ?? undefined });
-        told.add(t.number);
-      }
-      runs.set(t.number, runKey(t));
-    }
+    const replayed = await this.hearEndedRuns(trials, told, runs);
 
     const slots = await want(trials);
     const byNumber = new Map(trials.map((t) => [t.number, t]));
