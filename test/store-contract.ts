@@ -397,4 +397,15 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       assert.deepEqual((await a.getProgress!(experiment.id, 1, [])).map((p) => p.trial.number), [1, 2], "from a number up");
       assert.deepEqual((await a.getProgress!(experiment.id, 0, [0, 2])).map((p) => p.trial.number), [1], "skipping the given numbers");
     }));
+
+  test(`${kind}: trials from a number up, with or without a status filter`, () =>
+    withFixture(async (open) => {
+      const a = await open();
+      const { experiment } = await a.openExperiment("e", {}, "h");
+      const added = await a.addTrials(experiment.id, [0, 1, 2, 3, 4].map(trial), null);
+      await a.completeTrial(added[3].id, { status: "finished", metrics: { acc: 1 } }, undefined);
+      assert.deepEqual((await a.getTrials(experiment.id, { from: 2 })).map((t) => t.number), [2, 3, 4]);
+      assert.deepEqual((await a.getTrials(experiment.id, { from: 2, status: ["pending"] })).map((t) => t.number), [2, 4]);
+      assert.deepEqual((await a.getTrials(experiment.id, { from: 9 })).map((t) => t.number), []);
+    }));
 }

@@ -16,6 +16,7 @@ import { deriveSeed } from "./rng.js";
 import { UserError } from "./errors.js";
 import { median } from "./stats.js";
 import { SchedulerFeed } from "./scheduler-feed.js";
+import { TrialWindow } from "./trial-window.js";
 import { AHEAD_FRACTION, driverDemand } from "./worker-demand.js";
 
 export interface Budget {
@@ -694,6 +695,12 @@ export class Experiment {
   }
 
   private prepared = false;
+  private window: TrialWindow | undefined;
+  /** Worker mode: the experiment's trials, read incrementally by the driver steps of this process. */
+  private trialWindow(id: number): TrialWindow {
+    this.window ??= new TrialWindow(this.o.store, id);
+    return this.window;
+  }
   /** Worker mode: the other workers' reports for the scheduler. */
   private feed: SchedulerFeed | undefined;
   /** Worker mode with a promotion scheduler (its state is the store's: restored before each run and each driver step). */
@@ -721,7 +728,7 @@ export class Experiment {
       await this.prepareFresh();
       this.prepared = true;
     }
-    const trials = await store.getTrials(id);
+    const trials = await this.trialWindow(id).read();
     // A state without `told` was written by `run()`, which saves it with every completion after
     // telling the strategy: every trial that has ended was told.
     const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
@@ -803,7 +810,7 @@ export class Experiment {
       await this.prepareFresh();
       this.prepared = true;
     }
-    const trials = await store.getTrials(id);
+    const trials = await this.trialWindow(id).read();
     const ended = (t: TrialRecord) => t.status === "paused" || TERMINAL_STATUSES.includes(t.status);
     // A state without `runs` was written by `run()`, whose scheduler and strategy heard every run.
     const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));

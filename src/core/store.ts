@@ -177,7 +177,8 @@ export interface Store {
    */
   getProgress?(experimentId: number, from: number, skip: readonly number[]): Promise<TrialProgress[]>;
 
-  getTrials(experimentId: number, opts?: { status?: readonly TrialStatus[] }): Promise<TrialRecord[]>;
+  /** The experiment's trials in number order; `status` keeps those statuses, `from` the numbers from it up. */
+  getTrials(experimentId: number, opts?: { status?: readonly TrialStatus[]; from?: number }): Promise<TrialRecord[]>;
   getTrial(experimentId: number, number: number): Promise<TrialRecord | undefined>;
   getIntermediate(trialId: number): Promise<IntermediateValue[]>;
   countTrials(experimentId: number): Promise<Record<TrialStatus, number>>;

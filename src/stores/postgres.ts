@@ -861,15 +861,16 @@ export class PostgresStore implements Store {
     });
   }
 
-  async getTrials(experimentId: number, opts: { status?: readonly TrialStatus[] } = {}) {
+  async getTrials(experimentId: number, opts: { status?: readonly TrialStatus[]; from?: number } = {}) {
     const filtered = opts.status && opts.status.length > 0;
     const { rows } = await this.query<TrialRow>(
       "getTrials",
-      `SELECT * FROM ${this.table("trials")} WHERE experiment_id = $1 ${filtered ? "AND status = ANY($2::text[])" : ""} ORDER BY number`,
-      filtered ? [experimentId, [...opts.status!]] : [experimentId],
+      `SELECT * FROM ${this.table("trials")} WHERE experiment_id = $1 AND number >= $2 ${filtered ? "AND status = ANY($3::text[])" : ""} ORDER BY number`,
+      filtered ? [experimentId, opts.from ?? 0, [...opts.status!]] : [experimentId, opts.from ?? 0],
     );
     return rows.map(toTrial);
   }
+
 
   async getProgress(experimentId: number, from: number, skip: readonly number[]): Promise<TrialProgress[]> {
     // One round trip: each trial row carries its values as a JSON array of [step, name, value].

@@ -415,18 +415,14 @@ export class SqliteStore implements Store {
     return parse<Fidelity>(r?.fidelity ?? null);
   }
 
-  async getTrials(experimentId: number, opts: { status?: readonly TrialStatus[] } = {}) {
-    let rows: TrialRow[];
-    if (opts.status && opts.status.length > 0) {
-      const marks = opts.status.map(() => "?").join(",");
-      rows = this.db
-        .prepare(`SELECT * FROM trials WHERE experiment_id = ? AND status IN (${marks}) ORDER BY number`)
-        .all(experimentId, ...opts.status) as TrialRow[];
-    } else {
-      rows = this.db.prepare("SELECT * FROM trials WHERE experiment_id = ? ORDER BY number").all(experimentId) as TrialRow[];
-    }
+  async getTrials(experimentId: number, opts: { status?: readonly TrialStatus[]; from?: number } = {}) {
+    const statuses = opts.status && opts.status.length > 0 ? opts.status : undefined;
+    const rows = this.db
+      .prepare(`SELECT * FROM trials WHERE experiment_id = ? AND number >= ?${statuses ? ` AND status IN (${statuses.map(() => "?").join(",")})` : ""} ORDER BY number`)
+      .all(experimentId, opts.from ?? 0, ...(statuses ?? [])) as TrialRow[];
     return rows.map(toTrial);
   }
+
 
   async getTrial(experimentId: number, number: number) {
     const r = this.db.prepare("SELECT * FROM trials WHERE experiment_id = ? AND number = ?").get(experimentId, number) as TrialRow | undefined;
