@@ -7,7 +7,7 @@ import type { SearchSpace } from "./space.js";
 import { pointHash, splitPoint } from "./space.js";
 import type { PreviousExperiment, Strategy } from "./strategy.js";
 import { Objectives } from "./objectives.js";
-import type { ClaimedTrial, ExperimentRecord, Store, TrialCompletion, TrialRecord } from "./store.js";
+import type { ClaimedTrial, ExperimentRecord, Store, TrialCompletion, TrialRecord, TrialStatus } from "./store.js";
 import { StaleAttemptError, TERMINAL_STATUSES } from "./store.js";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -122,6 +122,24 @@ export const WORKER_DEFAULTS = { heartbeatSeconds: 2, graceSeconds: 30, maxRetri
 
 class TrialTimeout extends Error {}
 class TrialLost extends Error {}
+
+/** The search state as driver steps store it (`run()` writes only strategy, scheduler and warm). */
+interface DriverState {
+  strategy: Json;
+  scheduler: Json;
+  warm?: Json[];
+  /** Trials the strategy was told of (written by driver steps). */
+  told?: number[];
+  /** Promotion schedulers: how each trial's last run that the scheduler heard of ended (runKey). */
+  runs?: [number, string][];
+  /** Promotion schedulers: the state's version, the fence of commitDriverStep. */
+  v?: number;
+}
+
+/** Trials the strategy was told of; a state without `told` was written by `run()`, which tells at every completion: all that ended. */
+function toldSet(saved: DriverState | undefined, trials: readonly TrialRecord[]): Set<number> {
+  return new Set(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
+}
 
 /** A run of a trial is known by how it ended: a continued trial ends again at another fidelity, or for good. */
 function runKey(t: { status: string; fidelity: Fidelity | null }): string {
@@ -308,7 +326,7 @@ export class Experiment {
     const o = this.o;
     const completion: TrialCompletion = { status: "pruned", metrics: t.metrics, hidden: t.hidden, costSeconds: t.costSeconds };
     await this.locked(async () => {
-      o.strategy.tell({ number: t.number, point: t.point, status: "pruned", metrics: t.metrics ?? {}, score: -Infinity, fidelity: t.fidelity ?? undefined });
+      this.tellRun({ ...t, status: "pruned" }, t.fidelity ?? undefined);
       await o.store.completeTrial(t.id, completion, this.searchState());
     });
     this.dropCheckpoint(t.number);
@@ -420,24 +438,11 @@ export class Experiment {
         const records = await this.locked(async () => {
           // Warm-start points first (skipping any already tried), then the strategy's own.
           const want = promoting ? 1 : room; // a promotion scheduler places each new trial in a bracket
-          const points: Json[] = [];
-          while (points.length < want && this.warmQueue.length > 0) {
-            const p = this.warmQueue.shift()!;
-            if (!this.seenHashes.has(pointHash(o.space, p))) points.push(p);
-          }
-          if (points.length < want) {
-            const pending = [...this.inFlightPoints.values(), ...points];
-            points.push(
-              ...(await o.strategy.ask(want - points.length, {
-                pending,
-                seen: (point) => this.seenHashes.has(pointHash(o.space, point)),
-              })),
-            );
-          }
+          const points = await this.newPoints(want, (hash) => this.seenHashes.has(hash), [...this.inFlightPoints.values()]);
           if (points.length === 0) return [];
           return store.addTrials(
             experiment.id,
-            points.slice(0, want).map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
+            points.map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
             this.searchState(),
           );
         });
@@ -553,10 +558,10 @@ export class Experiment {
       }
       return next;
     };
-    // When nothing is pending, one driver step for the trials expected to end soon (this worker's
-    // among them); skipped when another worker is driving, or has suggested ahead already.
     /** One driver step: promotion schedulers decide the jobs (continue, end, new) under the lease; others only add trials. */
     const driveStep = (want: (trials: readonly TrialRecord[]) => Promise<number>) => (promoting ? this.drivePromotion(want) : this.drive(want));
+    // When nothing is pending, one driver step for the trials expected to end soon (this worker's
+    // among them); skipped when another worker is driving, or has suggested ahead already.
     const suggestAhead = () =>
       store.withDriverLease!(experiment.id, worker, async (lease) => {
         const counts = await store.countTrials(experiment.id);
@@ -567,6 +572,13 @@ export class Experiment {
           driverDemand(trials, { self: worker, room: 0, concurrency, recentMs: graceMs, waiting: await lease.waiting(), now: lease.now(), window: 2 * AHEAD_FRACTION }),
         );
       });
+    /** Gives stale trials back (once per heartbeat interval at most); true when some were, to be claimed. */
+    const reclaimIfDue = async () => {
+      if (Date.now() - lastReclaim < heartbeatMs) return false;
+      const reclaimed = await store.reclaimStale!(experiment.id, graceMs, maxRetries);
+      lastReclaim = Date.now();
+      return reclaimed.retried.length > 0;
+    };
     /** Waits while busy: until a trial ends or `ms` pass, suggesting ahead when one of this worker's trials is due to end. */
     const waitBusy = async (ms: number) => {
       const ahead = nextAhead();
@@ -600,11 +612,7 @@ export class Experiment {
         }
         const full = claimed > 0 && inFlight.size >= concurrency;
         if (full) {
-          if (Date.now() - lastReclaim >= heartbeatMs) {
-            const reclaimed = await store.reclaimStale(experiment.id, graceMs, maxRetries);
-            lastReclaim = Date.now();
-            if (reclaimed.retried.length > 0) continue;
-          }
+          if (await reclaimIfDue()) continue;
           await waitBusy(heartbeatMs);
           continue;
         }
@@ -629,11 +637,7 @@ export class Experiment {
           launch(claim);
         }
         // After claiming, so that a worker whose trial just ended starts its next one first.
-        if (Date.now() - lastReclaim >= heartbeatMs) {
-          const reclaimed = await store.reclaimStale(experiment.id, graceMs, maxRetries);
-          lastReclaim = Date.now();
-          if (reclaimed.retried.length > 0) continue; // claim them
-        }
+        if (await reclaimIfDue()) continue; // claim them
         const room = promoting ? concurrency - inFlight.size : Math.min(concurrency - inFlight.size, budget - total);
         if (room > 0 && (promoting || !exhausted) && !o.signal?.aborted) {
           // Under the driver lease: claim (trials may have been added meanwhile), else drive, adding
@@ -709,6 +713,23 @@ export class Experiment {
   private strategyExhausted = false;
 
   /**
+   * The start of a driver step: the latest stored search state restored into the strategy (and
+   * the scheduler, if asked) and the warm-start queue, or a fresh start when none is stored yet.
+   */
+  private async restoreDriverState(o: { scheduler: boolean }): Promise<DriverState | undefined> {
+    const saved = (await this.o.store.loadSearchState(this.experiment.id)) as DriverState | undefined;
+    if (saved) {
+      this.o.strategy.restore(saved.strategy);
+      if (o.scheduler && saved.scheduler !== null && saved.scheduler !== undefined) this.o.scheduler.restore?.(saved.scheduler);
+      this.warmQueue = saved.warm ?? [];
+    } else if (!this.prepared) {
+      await this.prepareFresh();
+      this.prepared = true;
+    }
+    return saved;
+  }
+
+  /**
    * One driver step, under the driver lease: restore the latest state, tell the strategy every
    * trial that ended since (the state records which were told), ask for as many new trials as
    * `want` says (given the store's trials) and store them with the new state. Returns how many
@@ -718,36 +739,19 @@ export class Experiment {
     const o = this.o;
     const store = o.store;
     const id = this.experiment.id;
-    const saved = (await store.loadSearchState(id)) as { strategy: Json; scheduler: Json; warm?: Json[]; told?: number[] } | undefined;
-    if (saved) {
-      o.strategy.restore(saved.strategy);
-      // Workers' schedulers learn from the store's reports (the feed); a snapshot would undo that.
-      if (!this.feed && saved.scheduler !== null && saved.scheduler !== undefined && o.scheduler.restore) o.scheduler.restore(saved.scheduler);
-      this.warmQueue = saved.warm ?? [];
-    } else if (!this.prepared) {
-      await this.prepareFresh();
-      this.prepared = true;
-    }
+    // Workers' stopping schedulers learn from the store's reports (the feed); a snapshot would undo that.
+    const saved = await this.restoreDriverState({ scheduler: !this.feed });
     const trials = await this.trialWindow(id).read();
-    // A state without `told` was written by `run()`, which saves it with every completion after
-    // telling the strategy: every trial that has ended was told.
-    const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
+    const told = toldSet(saved, trials);
     this.tellUntold(trials, told);
     const seen = new Set(trials.map((t) => t.archHash));
     const n = Math.min(await want(trials), o.budget.trials - trials.length);
-    const points: Json[] = [];
-    while (points.length < n && this.warmQueue.length > 0) {
-      const p = this.warmQueue.shift()!;
-      if (!seen.has(pointHash(o.space, p))) points.push(p);
-    }
-    if (points.length < n) {
-      const pending = [...trials.filter((t) => !TERMINAL_STATUSES.includes(t.status)).map((t) => t.point), ...points];
-      points.push(...(await o.strategy.ask(n - points.length, { pending, seen: (point) => seen.has(pointHash(o.space, point)) })));
-    }
+    const pending = trials.filter((t) => !TERMINAL_STATUSES.includes(t.status)).map((t) => t.point);
+    const points = await this.newPoints(n, (hash) => seen.has(hash), pending);
     const state = { ...(this.searchState() as JsonObject), told: [...told].sort((a, b) => a - b) };
     const added = await store.addTrials(
       id,
-      points.slice(0, Math.max(0, n)).map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
+      points.map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
       state,
       trials.length, // adds nothing if another driver added trials meanwhile (this one lost its lease)
     );
@@ -773,14 +777,8 @@ export class Experiment {
         if (o.scheduler.onReport(t, v.step, v.metrics) !== "continue") break;
       }
       o.scheduler.onEnd?.({ number: t.number, status: t.status, metrics: t.metrics });
-      const metrics = t.metrics ?? {};
-      if (t.status === "paused") {
-        o.strategy.tellPartial?.({ number: t.number, point: t.point, metrics, score: o.objectives.score(metrics), fidelity: t.fidelity ?? {} });
-      } else if (!told.has(t.number)) {
-        const status = t.status as "finished" | "failed" | "pruned";
-        o.strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? o.objectives.score(metrics) : -Infinity, fidelity: t.fidelity ?? undefined });
-        told.add(t.number);
-      }
+      if (t.status === "paused" || !told.has(t.number)) this.tellRun(t, t.fidelity ?? undefined);
+      if (t.status !== "paused") told.add(t.number);
       runs.set(t.number, runKey(t));
     }
     return heard;
@@ -800,20 +798,11 @@ export class Experiment {
     const o = this.o;
     const store = o.store;
     const id = this.experiment.id;
-    type Saved = { strategy: Json; scheduler: Json; warm?: Json[]; told?: number[]; runs?: [number, string][]; v?: number };
-    const saved = (await store.loadSearchState(id)) as Saved | undefined;
-    if (saved) {
-      o.strategy.restore(saved.strategy);
-      if (saved.scheduler !== null && saved.scheduler !== undefined) o.scheduler.restore?.(saved.scheduler);
-      this.warmQueue = saved.warm ?? [];
-    } else if (!this.prepared) {
-      await this.prepareFresh();
-      this.prepared = true;
-    }
+    const saved = await this.restoreDriverState({ scheduler: true });
     const trials = await this.trialWindow(id).read();
     const ended = (t: TrialRecord) => t.status === "paused" || TERMINAL_STATUSES.includes(t.status);
+    const told = toldSet(saved, trials);
     // A state without `runs` was written by `run()`, whose scheduler and strategy heard every run.
-    const told = new Set<number>(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
     const runs = new Map<number, string>(saved?.runs ?? (saved ? trials.filter(ended).map((t) => [t.number, runKey(t)] as [number, string]) : []));
     const replayed = await this.hearEndedRuns(trials, told, runs);
 
@@ -833,7 +822,7 @@ export class Experiment {
         if (t?.status !== "paused") throw new Error(`scheduler "${o.scheduler.name}" asked to ${job.kind} trial ${job.trial}, which is not paused`);
         if (job.kind === "stop") {
           end.push(t.number);
-          o.strategy.tell({ number: t.number, point: t.point, status: "pruned", metrics: t.metrics ?? {}, score: -Infinity, fidelity: t.fidelity ?? undefined });
+          this.tellRun({ ...t, status: "pruned" }, t.fidelity ?? undefined);
           told.add(t.number);
           runs.set(t.number, runKey({ status: "pruned", fidelity: t.fidelity }));
           continue; // no slot needed
@@ -843,15 +832,7 @@ export class Experiment {
         continue;
       }
       if (!canStartNew) break; // a scheduler that wants a new trial when none may start: nothing to hand out
-      let point: Json | undefined;
-      while (point === undefined && this.warmQueue.length > 0) {
-        const p = this.warmQueue.shift()!;
-        if (!seen.has(pointHash(o.space, p))) point = p;
-      }
-      if (point === undefined) {
-        const pending = [...trials.filter((t) => !ended(t)).map((t) => t.point), ...added];
-        [point] = await o.strategy.ask(1, { pending, seen: (p) => seen.has(pointHash(o.space, p)) });
-      }
+      const [point] = await this.newPoints(1, (hash) => seen.has(hash), [...trials.filter((t) => !ended(t)).map((t) => t.point), ...added]);
       if (point === undefined) {
         exhausted = true; // the strategy has nothing more: only continuations from now on
         continue;
@@ -933,19 +914,7 @@ export class Experiment {
     // In the same tick as onEnd: the scheduler may hand this paused trial out (resume / stop) at once.
     if (record.status === "paused") this.paused.set(record.number, record);
     const written = this.locked(async () => {
-      const metrics = completion.metrics ?? {};
-      if (completion.status === "paused") {
-        o.strategy.tellPartial?.({ number: trial.number, point: trial.point, metrics, score: o.objectives.score(metrics), fidelity: reached ?? fidelity });
-      } else {
-        o.strategy.tell({
-          number: trial.number,
-          point: trial.point,
-          status: completion.status,
-          metrics,
-          score: completion.status === "finished" ? o.objectives.score(metrics) : -Infinity,
-          fidelity: reached ?? fidelity,
-        });
-      }
+      this.tellRun({ ...trial, status: completion.status, metrics: completion.metrics }, reached ?? fidelity);
       await store.completeTrial(trial.id, completion, this.searchState());
     });
     if (record.status === "paused") this.pauseWrites.set(record.number, written);
@@ -1060,15 +1029,43 @@ export class Experiment {
     return undefined;
   }
 
+  /**
+   * Up to `n` new points: warm-start points first (skipping those already tried), then the
+   * strategy's, which knows the `pending` ones and what was tried (`seen`, by canonical hash).
+   */
+  private async newPoints(n: number, seen: (hash: string) => boolean, pending: Json[]): Promise<Json[]> {
+    const o = this.o;
+    const points: Json[] = [];
+    while (points.length < n && this.warmQueue.length > 0) {
+      const p = this.warmQueue.shift()!;
+      if (!seen(pointHash(o.space, p))) points.push(p);
+    }
+    if (points.length < n) points.push(...(await o.strategy.ask(n - points.length, { pending: [...pending, ...points], seen: (point) => seen(pointHash(o.space, point)) })));
+    return points.slice(0, Math.max(0, n));
+  }
+
   /** Tells the strategy every ended trial not in `told` (and adds it there). */
   private tellUntold(trials: readonly TrialRecord[], told: Set<number>): void {
     for (const t of trials) {
       if (!TERMINAL_STATUSES.includes(t.status) || told.has(t.number)) continue;
-      const metrics = t.metrics ?? {};
-      const status = t.status as "finished" | "failed" | "pruned";
-      this.o.strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? this.o.objectives.score(metrics) : -Infinity, fidelity: t.fidelity ?? undefined });
+      this.tellRun(t, t.fidelity ?? undefined);
       told.add(t.number);
     }
+  }
+
+  /**
+   * Tells the strategy how a run of a trial ended: its result when it ended for good (a score of
+   * -Infinity unless finished), or its result so far when paused (strategies with tellPartial).
+   */
+  private tellRun(t: { number: number; point: Json; status: TrialStatus; metrics: Metrics | null }, fidelity: Fidelity | undefined): void {
+    const o = this.o;
+    const metrics = t.metrics ?? {};
+    if (t.status === "paused") {
+      o.strategy.tellPartial?.({ number: t.number, point: t.point, metrics, score: o.objectives.score(metrics), fidelity: fidelity ?? {} });
+      return;
+    }
+    const status = t.status as "finished" | "failed" | "pruned";
+    o.strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? o.objectives.score(metrics) : -Infinity, fidelity });
   }
 
   /** What the evaluator gets for one run of a trial. */

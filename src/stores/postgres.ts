@@ -141,6 +141,11 @@ function backoffMs(attempt: number, r: RetryOptions): number {
   return Math.round(full / 2 + (Math.random() * full) / 2);
 }
 
+/** New trials as one JSON array parameter (inserted with jsonb_array_elements). */
+function trialsPayload(trials: readonly NewTrial[]): string {
+  return JSON.stringify(trials.map((t) => ({ point: t.point, arch: t.arch, hp: t.hp, archHash: t.archHash })));
+}
+
 /** Milliseconds since the epoch on the database server: one clock for every worker. */
 const NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 /** Advisory lock class for migrations (the second key is the schema name's hash). */
@@ -529,7 +534,7 @@ export class PostgresStore implements Store {
 
   async addTrials(experimentId: number, trials: NewTrial[], searchState: Json, expectedCount?: number) {
     const requestId = randomUUID();
-    const payload = JSON.stringify(trials.map((t) => ({ point: t.point, arch: t.arch, hp: t.hp, archHash: t.archHash })));
+    const payload = trialsPayload(trials);
     const fenced = expectedCount !== undefined;
     let retry = false;
     return this.transaction("addTrials", async (c) => {
@@ -566,20 +571,24 @@ export class PostgresStore implements Store {
         if (exists.rowCount === 0) throw new Error(`no experiment with id ${experimentId}`);
         return []; // the experiment moved on since the caller looked (expectedCount)
       }
-      if (trials.length === 0) return [];
-      const { rows } = await c.query<TrialRow>(
-        `INSERT INTO ${this.table("trials")} (experiment_id, number, status, point, arch, hp, arch_hash, request_id, created_at)
-         SELECT $1, $2::integer + x.ord::integer - 1, 'pending', x.e->'point', x.e->'arch', x.e->'hp', x.e->>'archHash', $4::uuid, ${NOW_MS}
-         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, ord)
-         RETURNING *`,
-        [experimentId, bump.rows[0].first, payload, requestId],
-      );
-      return rows.map(toTrial).sort((a, b) => a.number - b.number);
+      return this.insertTrials(c, experimentId, bump.rows[0].first, trials, requestId);
     });
   }
 
+  /** Inserts pending trials numbered from `first`, inside the caller's transaction. */
+  private async insertTrials(c: pg.PoolClient, experimentId: number, first: number, trials: readonly NewTrial[], requestId: string | null): Promise<TrialRecord[]> {
+    if (trials.length === 0) return [];
+    const { rows } = await c.query<TrialRow>(
+      `INSERT INTO ${this.table("trials")} (experiment_id, number, status, point, arch, hp, arch_hash, request_id, created_at)
+       SELECT $1, $2::integer + x.ord::integer - 1, 'pending', x.e->'point', x.e->'arch', x.e->'hp', x.e->>'archHash', $4::uuid, ${NOW_MS}
+       FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, ord)
+       RETURNING *`,
+      [experimentId, first, trialsPayload(trials), requestId],
+    );
+    return rows.map(toTrial).sort((a, b) => a.number - b.number);
+  }
+
   async commitDriverStep(experimentId: number, step: DriverStep): Promise<TrialRecord[] | undefined> {
-    const payload = JSON.stringify(step.add.map((t) => ({ point: t.point, arch: t.arch, hp: t.hp, archHash: t.archHash })));
     return this.transaction("commitDriverStep", async (c) => {
       // The experiment row orders drivers (its row lock) and carries the fence (the state's version).
       const bump = await c.query<{ first: number }>(
@@ -592,15 +601,7 @@ export class PostgresStore implements Store {
         if (exists.rowCount === 0) throw new Error(`no experiment with id ${experimentId}`);
         return undefined; // another driver moved on (or a retry after a commit whose answer was lost)
       }
-      const { rows } = step.add.length
-        ? await c.query<TrialRow>(
-            `INSERT INTO ${this.table("trials")} (experiment_id, number, status, point, arch, hp, arch_hash, created_at)
-             SELECT $1, $2::integer + x.ord::integer - 1, 'pending', x.e->'point', x.e->'arch', x.e->'hp', x.e->>'archHash', ${NOW_MS}
-             FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, ord)
-             RETURNING *`,
-            [experimentId, bump.rows[0].first, payload],
-          )
-        : { rows: [] as TrialRow[] };
+      const added = await this.insertTrials(c, experimentId, bump.rows[0].first, step.add, null);
       for (const [numbers, set, what] of [
         [step.resume, "status = 'pending', worker = NULL, heartbeat_at = NULL", "continue"],
         [step.end, `status = 'pruned', finished_at = ${NOW_MS}`, "end"],
@@ -609,7 +610,7 @@ export class PostgresStore implements Store {
         const res = await c.query(`UPDATE ${this.table("trials")} SET ${set} WHERE experiment_id = $1 AND number = ANY($2::integer[]) AND status = 'paused'`, [experimentId, [...numbers]]);
         if (res.rowCount !== numbers.length) throw new Error(`driver step: not every trial of ${numbers.join(", ")} is paused (cannot ${what} them)`);
       }
-      return rows.map(toTrial).sort((a, b) => a.number - b.number);
+      return added;
     });
   }
 

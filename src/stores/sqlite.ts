@@ -237,19 +237,10 @@ export class SqliteStore implements Store {
 
   async addTrials(experimentId: number, trials: NewTrial[], searchState: Json, expectedCount?: number) {
     return this.db.transaction(() => {
-      const { next } = this.db
-        .prepare("SELECT COALESCE(MAX(number) + 1, 0) AS next FROM trials WHERE experiment_id = ?")
-        .get(experimentId) as { next: number };
-      if (expectedCount !== undefined && next !== expectedCount) return []; // the experiment moved on since the caller looked
-      const insert = this.db.prepare(
-        "INSERT INTO trials (experiment_id, number, status, point, arch, hp, arch_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *",
-      );
-      const now = Date.now();
-      const rows = trials.map((t, i) =>
-        insert.get(experimentId, next + i, JSON.stringify(t.point), JSON.stringify(t.arch), JSON.stringify(t.hp), t.archHash, now) as TrialRow,
-      );
+      if (expectedCount !== undefined && this.nextNumber(experimentId) !== expectedCount) return []; // the experiment moved on since the caller looked
+      const added = this.insertTrials(experimentId, trials);
       this.saveState(experimentId, searchState);
-      return rows.map(toTrial);
+      return added;
     }).immediate();
   }
 
@@ -258,19 +249,30 @@ export class SqliteStore implements Store {
       const row = this.db.prepare("SELECT COALESCE(json_extract(search_state, '$.v'), 0) AS v FROM experiments WHERE id = ?").get(experimentId) as { v: number } | undefined;
       if (!row) throw new Error(`no experiment with id ${experimentId}`);
       if (row.v !== step.stateVersion) return undefined; // another driver moved on
-      const { next } = this.db.prepare("SELECT COALESCE(MAX(number) + 1, 0) AS next FROM trials WHERE experiment_id = ?").get(experimentId) as { next: number };
-      const insert = this.db.prepare(
-        "INSERT INTO trials (experiment_id, number, status, point, arch, hp, arch_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *",
-      );
+      const added = this.insertTrials(experimentId, step.add);
       const now = Date.now();
-      const rows = step.add.map((t, i) => insert.get(experimentId, next + i, JSON.stringify(t.point), JSON.stringify(t.arch), JSON.stringify(t.hp), t.archHash, now) as TrialRow);
       const resume = this.db.prepare("UPDATE trials SET status = 'pending', worker = NULL, heartbeat_at = NULL WHERE experiment_id = ? AND number = ? AND status = 'paused'");
       const end = this.db.prepare("UPDATE trials SET status = 'pruned', finished_at = ? WHERE experiment_id = ? AND number = ? AND status = 'paused'");
       for (const n of step.resume) if (resume.run(experimentId, n).changes !== 1) throw new Error(`driver step: trial ${n} is not paused (cannot continue it)`);
       for (const n of step.end) if (end.run(now, experimentId, n).changes !== 1) throw new Error(`driver step: trial ${n} is not paused (cannot end it)`);
       this.saveState(experimentId, step.state);
-      return rows.map(toTrial);
+      return added;
     }).immediate();
+  }
+
+  /** The experiment's next trial number. */
+  private nextNumber(experimentId: number): number {
+    return (this.db.prepare("SELECT COALESCE(MAX(number) + 1, 0) AS next FROM trials WHERE experiment_id = ?").get(experimentId) as { next: number }).next;
+  }
+
+  /** Inserts pending trials under the next numbers (inside the caller's transaction). */
+  private insertTrials(experimentId: number, trials: readonly NewTrial[]): TrialRecord[] {
+    const next = this.nextNumber(experimentId);
+    const insert = this.db.prepare(
+      "INSERT INTO trials (experiment_id, number, status, point, arch, hp, arch_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *",
+    );
+    const now = Date.now();
+    return trials.map((t, i) => toTrial(insert.get(experimentId, next + i, JSON.stringify(t.point), JSON.stringify(t.arch), JSON.stringify(t.hp), t.archHash, now) as TrialRow));
   }
 
   async startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number) {
