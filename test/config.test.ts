@@ -10,6 +10,7 @@ import { z } from "zod";
 import { registry } from "../src/registry.js";
 import type { Rng } from "../src/core/rng.js";
 import type { Json } from "../src/core/json.js";
+import { configProblems } from "./config-problems.js";
 
 const base = {
   name: "t",
@@ -19,16 +20,6 @@ const base = {
   budget: { trials: 10 },
 };
 
-function problems(raw: unknown): string[] {
-  try {
-    buildParts(raw, { file: "x.yaml" });
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    assert.match(e.message, /^Invalid config x\.yaml:/);
-    return e.problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  assert.fail("config was accepted");
-}
 
 test("a valid config builds all parts with defaults filled in", () => {
   const parts = buildParts(base);
@@ -41,29 +32,29 @@ test("a valid config builds all parts with defaults filled in", () => {
 
 test("unknown keys name the closest valid key, at top level and inside component options", () => {
   const { budget: _b, ...noBudget } = base;
-  const p = problems({ ...noBudget, budjet: { trials: 3 }, strategy: { name: "rea", populaton_size: 10 } });
+  const p = configProblems({ ...noBudget, budjet: { trials: 3 }, strategy: { name: "rea", populaton_size: 10 } });
   assert.ok(p.some((x) => /^budjet: unknown key "budjet"; did you mean "budget"\?/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^budget: missing required field/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => x.startsWith('strategy.populaton_size: unknown key "populaton_size"; did you mean "population_size"?')), p.join("\n"));
-  const q = problems({ ...base, strategy: { name: "rea", populaton_size: 10 } });
+  const q = configProblems({ ...base, strategy: { name: "rea", populaton_size: 10 } });
   assert.ok(q.some((x) => /^strategy\.populaton_size: unknown key "populaton_size"; did you mean "population_size"\?/.test(x)), q.join("\n"));
-  const r = problems({ ...base, budget: { trials: 10, concurency: 2 } });
+  const r = configProblems({ ...base, budget: { trials: 10, concurency: 2 } });
   assert.ok(r.some((x) => x.startsWith('budget.concurency: unknown key "concurency"; did you mean "concurrency"?')), r.join("\n"));
 });
 
 test("wrong types and values name the path and what was expected", () => {
-  const p = problems({ ...base, budget: { trials: "ten" }, evaluator: { name: "nb201", dataset: "cifar11" } });
+  const p = configProblems({ ...base, budget: { trials: "ten" }, evaluator: { name: "nb201", dataset: "cifar11" } });
   assert.ok(p.some((x) => /^budget\.trials: .*expected number/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^evaluator\.dataset: .*"cifar10"\|"cifar100"\|"imagenet16"/.test(x)), p.join("\n"));
-  const q = problems({ ...base, strategy: { name: "rea", population_size: 0 } });
+  const q = configProblems({ ...base, strategy: { name: "rea", population_size: 0 } });
   assert.ok(q.some((x) => /^strategy\.population_size: .*>=2/.test(x)), q.join("\n"));
 });
 
 test("unknown component names and metrics suggest the closest", () => {
-  const p = problems({ ...base, strategy: { name: "reaa" } });
+  const p = configProblems({ ...base, strategy: { name: "reaa" } });
   assert.equal(p.length, 1);
   assert.match(p[0]!, /^strategy\.name: unknown strategy "reaa"; did you mean "rea"\? \(known: random, rea, /);
-  const q = problems({ ...base, objectives: [{ metric: "valid_accuracy", direction: "max" }], constraints: [{ metric: "latency_ms_pixel", max: 5 }] });
+  const q = configProblems({ ...base, objectives: [{ metric: "valid_accuracy", direction: "max" }], constraints: [{ metric: "latency_ms_pixel", max: 5 }] });
   assert.ok(q.some((x) => /^objectives\[0\]\.metric: evaluator "nb201" has no metric "valid_accuracy"; did you mean "valid_acc"\?/.test(x)), q.join("\n"));
   assert.ok(q.some((x) => /^constraints\[0\]\.metric: .*did you mean "latency_ms_pixel3"\?/.test(x)), q.join("\n"));
 });
@@ -77,7 +68,7 @@ test("a strategy paired with a space that lacks a needed capability is a config 
     create: () => ({ name: "bare", describe: () => ({}), sample: (rng: Rng) => rng.int(10), canonical: (p: Json) => p, validate: (v: unknown) => v as Json }),
   };
   try {
-    const p = problems({ ...base, space: { name: "bare" } });
+    const p = configProblems({ ...base, space: { name: "bare" } });
     assert.deepEqual(p, ['strategy.name: strategy "rea" needs the space to support mutate; space "bare" supports only sample']);
     assert.equal(buildParts({ ...base, space: { name: "bare" }, strategy: { name: "random" } }).strategy.name, "random");
   } finally {
@@ -86,7 +77,7 @@ test("a strategy paired with a space that lacks a needed capability is a config 
 });
 
 test("options that contradict each other are reported at the component", () => {
-  const p = problems({ ...base, strategy: { name: "rea", sample_size: 30 } });
+  const p = configProblems({ ...base, strategy: { name: "rea", sample_size: 30 } });
   assert.deepEqual(p, ["strategy: sample_size (30) must not exceed population_size (20)"]);
 });
 

@@ -58,15 +58,18 @@ export function sleepySimulator(ms: number): Evaluator {
 
 export const PG_URL = process.env.ARCHSEARCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
 
-/** Runs `fn` with the URL of a fresh PostgreSQL schema, dropped afterwards; fails (not skips) when the server is unreachable. */
-export async function inPgSchema(prefix: string, fn: (url: string) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` with the URL of a fresh PostgreSQL schema (and its name, and a connection for reading
+ * it directly), dropped afterwards; fails (not skips) when the server is unreachable.
+ */
+export async function inPgSchema(prefix: string, fn: (url: string, db: { schema: string; admin: pg.Client }) => Promise<void>): Promise<void> {
   const schema = `archsearch_${prefix}${process.pid}_${randomBytes(3).toString("hex")}`;
   const u = new URL(PG_URL);
   u.searchParams.set("schema", schema);
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
   try {
-    await fn(u.toString());
+    await fn(u.toString(), { schema, admin });
   } finally {
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await admin.end();

@@ -6,12 +6,12 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { buildParts, loadParts, searchHash } from "../src/config/build.js";
 import { workerSettings } from "../src/config/workers.js";
-import { ConfigError } from "../src/core/errors.js";
 import type { JsonObject } from "../src/core/json.js";
 import { openStore } from "../src/stores/open.js";
 import { Rng } from "../src/core/rng.js";
 import { pointHash, splitPoint } from "../src/core/space.js";
 import { cli } from "./cli-util.js";
+import { configProblems } from "./config-problems.js";
 
 const base = {
   name: "wc",
@@ -21,15 +21,6 @@ const base = {
   budget: { trials: 3 },
 };
 
-function problems(raw: unknown): string[] {
-  try {
-    buildParts(raw, { file: "x.yaml" });
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, String(e));
-    return e.problems.map((p) => `${p.path}: ${p.message}`);
-  }
-  assert.fail("config was accepted");
-}
 
 test("workers: section: given keys are kept, missing keys take the defaults, absent section gives the defaults", () => {
   const parts = buildParts({ ...base, workers: { heartbeat_seconds: 0.5, max_retries: 0, scheduler_sync_ms: 200 } });
@@ -41,15 +32,15 @@ test("workers: section: given keys are kept, missing keys take the defaults, abs
 });
 
 test("workers: bad values are config errors naming the key", () => {
-  const p = problems({ ...base, workers: { heartbeat_seconds: 0, grace_seconds: -1, max_retries: 1.5, poll_ms: "fast", scheduler_sync_ms: 0 } });
+  const p = configProblems({ ...base, workers: { heartbeat_seconds: 0, grace_seconds: -1, max_retries: 1.5, poll_ms: "fast", scheduler_sync_ms: 0 } });
   assert.ok(p.some((x) => /^workers\.heartbeat_seconds: .*>0/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^workers\.grace_seconds: .*>0/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^workers\.max_retries: .*int/i.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^workers\.poll_ms: .*expected number/.test(x)), p.join("\n"));
   assert.ok(p.some((x) => /^workers\.scheduler_sync_ms: .*>=1/.test(x)), p.join("\n"));
-  const q = problems({ ...base, workers: { heartbeat_seconds: 5, grace_seconds: 5 } });
+  const q = configProblems({ ...base, workers: { heartbeat_seconds: 5, grace_seconds: 5 } });
   assert.deepEqual(q, ["workers.grace_seconds: must be longer than heartbeat_seconds (5), got 5: a trial would be reclaimed between two heartbeats"]);
-  const r = problems({ ...base, workers: { grace: 10 } });
+  const r = configProblems({ ...base, workers: { grace: 10 } });
   assert.ok(r.some((x) => x.startsWith('workers.grace: unknown key "grace"; did you mean "grace_seconds"?')), r.join("\n"));
 });
 

@@ -5,32 +5,18 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import pg from "pg";
 import { PostgresStore } from "../src/stores/postgres.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
 import type { Store, TrialRecord } from "../src/core/store.js";
 import { driverDemand } from "../src/core/worker-demand.js";
 import { CappedLines } from "../src/evaluators/capped-lines.js";
 import { trial } from "./store-contract.js";
+import { inPgSchema, PG_URL } from "./helpers.js";
 
-const PG_URL = process.env.ARCHSEARCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function inSchema(fn: (url: string) => Promise<void>) {
-  const schema = `archsearch_wl_${process.pid}_${randomBytes(3).toString("hex")}`;
-  const u = new URL(PG_URL);
-  u.searchParams.set("schema", schema);
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect(); // fails (not skips) when PostgreSQL is unreachable
-  try {
-    await fn(u.toString());
-  } finally {
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
-}
+const inSchema = (fn: (url: string) => Promise<void>) => inPgSchema("wl_", fn);
 
 test("postgres lease: a waiter wakes as soon as the holder lets go, without taking the lease; the holder sees who waits", { timeout: 60_000 }, () =>
   inSchema(async (url) => {

@@ -3,14 +3,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import Database from "better-sqlite3";
-import pg from "pg";
 import { openStore } from "../src/stores/open.js";
 import { cli, cliAsync, ROOT } from "./cli-util.js";
+import { inPgSchema } from "./helpers.js";
 
-const PG_URL = process.env.ARCHSEARCH_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
 const BUDGET = 12;
 const GRACE_S = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,21 +114,13 @@ test("kill -9 of a worker mid-trial on SQLite: retried within a grace period, no
   }
 });
 
-test("kill -9 of a worker mid-trial on PostgreSQL: retried within a grace period, nothing lost or duplicated", { timeout: 120_000 }, async () => {
-  const schema = `archsearch_wf${process.pid}_${randomBytes(3).toString("hex")}`;
-  const u = new URL(PG_URL);
-  u.searchParams.set("schema", schema);
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect(); // fails (not skips) when PostgreSQL is unreachable
-  try {
-    await killOneWorker(u.toString(), async () =>
+test("kill -9 of a worker mid-trial on PostgreSQL: retried within a grace period, nothing lost or duplicated", { timeout: 120_000 }, () =>
+  inPgSchema("wf", (url, { schema, admin }) =>
+    killOneWorker(url, async () =>
       (await admin.query<Row>(`SELECT number, status, worker, attempt, retries, started_at::float8 AS started_at, metrics FROM "${schema}".trials ORDER BY number`)).rows,
-    );
-  } finally {
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    await admin.end();
-  }
-});
+    ),
+  ),
+);
 
 test("run --workers N: local worker processes finish the experiment and print its summary", { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "archsearch-wrun-"));
