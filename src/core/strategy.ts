@@ -94,5 +94,17 @@ export interface Strategy {
    */
   prepare?(ctx: PrepareContext): void | Promise<void>;
   state(): Json;
-  restore(state: Json): void;
+  /**
+   * Continues from `state` (what `state()` returned). `history` holds every outcome the strategy
+   * was told in this experiment, in the order told (read back from the trials, so a state need
+   * not carry it): a strategy whose model needs the history rebuilds it from there and keeps its
+   * state bounded. Results it learned elsewhere (`prepare`, warm starts from other experiments)
+   * are not in `history` and stay in its state.
+   */
+  restore(state: Json, history?: StrategyHistory): void;
+}
+
+/** What the driver gives `Strategy.restore`: the experiment's told outcomes, oldest first. */
+export interface StrategyHistory {
+  outcomes: readonly TrialOutcome[];
 }
