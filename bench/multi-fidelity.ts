@@ -34,6 +34,10 @@ const METHODS: Record<string, Method> = {
   asha: { strategy: ["rea", {}], scheduler: ["asha", { type: "promotion", eta: ETA }] },
   asha_random: { strategy: ["random", {}], scheduler: ["asha", { type: "promotion", eta: ETA }] },
   rea: { strategy: ["rea", {}], scheduler: ["fifo", {}] },
+  // A stopping scheduler: its early-to-final model (12 -> 200 epochs, learnt from the finished
+  // trials' architectures) stops a trial at 12 epochs when it cannot reach the top; it needs the
+  // trial's point at every report, which the simulation gives since it runs the experiment loop.
+  lc_stop: { strategy: ["rea", {}], scheduler: ["lc_stop", {}] },
 };
 
 export async function multiFidelityBench(argv: string[]): Promise<void> {
@@ -45,6 +49,10 @@ export async function multiFidelityBench(argv: string[]): Promise<void> {
     methods: { type: "string", default: Object.keys(METHODS).join(",") },
     "max-hours": { type: "string", default: "2000" },
     noise: { type: "boolean", default: false },
+    // The simulation runs the experiment loop, so it reuses an equal architecture's result at an
+    // equal fidelity as a real run does; this flag switches that off (the figures of the older,
+    // separate simulator).
+    "no-cache": { type: "boolean", default: false },
   });
   const seeds = intList(String(values.seeds))[0];
   const workers = intList(String(values.workers))[0];
@@ -67,7 +75,7 @@ export async function multiFidelityBench(argv: string[]): Promise<void> {
       const evaluator = new Nb201Simulator({ dataset, noise: Boolean(values.noise) }, table);
       const sc = registry.strategies[m.strategy[0]];
       const strategy = sc.create(sc.options.parse(m.strategy[1]), { space, objectives, seed });
-      const ctx: SchedulerContext = { fidelity: evaluator.fidelity, seed, objectives };
+      const ctx: SchedulerContext = { fidelity: evaluator.fidelity, seed, objectives, space };
       const hc = registry.schedulers[m.scheduler[0]];
       const scheduler = hc.create(hc.options.parse(m.scheduler[1]), ctx);
       let bestValid = -Infinity;
@@ -81,6 +89,7 @@ export async function multiFidelityBench(argv: string[]): Promise<void> {
         seed,
         workers,
         maxSeconds,
+        cache: !values["no-cache"],
         onResult: (r) => {
           if (r.status !== "finished" || (r.fidelity.epochs ?? 0) < 200) return;
           if (r.metrics.valid_acc > bestValid) {

@@ -289,3 +289,63 @@ test("MO promotion: paused trials are continued by non-dominated front, not by t
   assert.deepEqual(promoted, [0, 2]);
   assert.deepEqual(s.next({ canStartNew: false }), { kind: "wait" });
 });
+
+test("simulation runs the experiment loop: lc_stop's early-to-final model stops trials at 12 epochs (it gets each trial's point); the cache and cheap constraints apply as in a real run", async () => {
+  const sim = async (opts: Record<string, unknown>, extra: { cache?: boolean; objectives?: Objectives; maxTrials?: number } = {}) => {
+    const results: SimulatedResult[] = [];
+    const c = registry.schedulers.lc_stop;
+    await runSimulated({
+      space,
+      strategy: makeStrategy("random", 3),
+      scheduler: c.create(c.options.parse(opts), { ...nbCtx(3), space }),
+      evaluator: simulator,
+      objectives: extra.objectives ?? objectives,
+      seed: 3,
+      workers: 2,
+      maxTrials: extra.maxTrials ?? 60,
+      cache: extra.cache,
+      onResult: (r) => void results.push(r),
+    });
+    return results;
+  };
+  // The model predicts the 200-epoch result from a trial's architecture and its 12-epoch value.
+  const model = await sim({ predictor: "model" });
+  const stopped = model.filter((r) => r.status === "pruned");
+  assert.equal(model.length, 60);
+  assert.ok(stopped.length >= 5, `${stopped.length} stopped by the model`);
+  for (const r of stopped) assert.equal(r.metrics.epochs, 12, "stopped at the 12-epoch report");
+  // With one value per curve, extrapolation alone never stops anything: the stops above are the model's.
+  const curve = await sim({ predictor: "curve" });
+  assert.equal(curve.filter((r) => r.status === "pruned").length, 0);
+  // Cheap before expensive: a latency bound rejects cells before any simulated training, at no cost.
+  const bounded = new Objectives([{ metric: "valid_acc", direction: "max" }], [{ metric: "latency_ms_pixel3", max: 5 }]);
+  const cheap = await sim({ predictor: "curve" }, { objectives: bounded, maxTrials: 40 });
+  const rejected = cheap.filter((r) => r.status === "pruned");
+  assert.ok(rejected.length > 0, "some cells break the bound");
+  for (const r of rejected) assert.ok(r.metrics.latency_ms_pixel3 > 5 && r.metrics.epochs === undefined, "rejected from the table's cheap metrics, untrained");
+  // The cache: a random search of 400 NB201 cells repeats some canonical cells; those are not simulated again.
+  const cached = await sim({ predictor: "curve" }, { maxTrials: 400 });
+  const hits = cached.filter((r) => r.cachedFrom !== null);
+  assert.ok(hits.length > 0, "repeated cells are cache hits");
+  const uncached = await sim({ predictor: "curve" }, { maxTrials: 400, cache: false });
+  assert.equal(uncached.filter((r) => r.cachedFrom !== null).length, 0);
+});
+
+test("simulation serves warm-start points first, as a real run does", async () => {
+  const first = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|", "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"];
+  const results: SimulatedResult[] = [];
+  await runSimulated({
+    space,
+    strategy: makeStrategy("random", 5),
+    scheduler: scheduler("fifo", {}),
+    evaluator: simulator,
+    objectives,
+    seed: 5,
+    workers: 1,
+    maxTrials: 5,
+    warmStart: { points: first },
+    onResult: (r) => void results.push(r),
+  });
+  assert.deepEqual(results.slice(0, 2).map((r) => r.point), first);
+  assert.equal(results.length, 5);
+});

@@ -1,0 +1,200 @@
+import type { Json, JsonObject } from "./json.js";
+import { stableStringify } from "./json.js";
+import type { Fidelity, NextJob, Scheduler, StartingTrial } from "./scheduler.js";
+import { promotes } from "./scheduler.js";
+import type { SearchSpace } from "./space.js";
+import { pointHash } from "./space.js";
+import type { Strategy } from "./strategy.js";
+import type { Objectives } from "./objectives.js";
+import type { Metrics } from "./evaluator.js";
+import type { IntermediateValue, TrialRecord, TrialStatus } from "./store.js";
+import { TERMINAL_STATUSES } from "./store.js";
+
+/** The search state as the store keeps it: the strategy's, the scheduler's and the warm-start queue. */
+export interface DriverState {
+  strategy: Json;
+  scheduler: Json;
+  warm?: Json[];
+  /** Trials the strategy was told of (written by worker driver steps). */
+  told?: number[];
+  /** Promotion schedulers in worker mode: how each trial's last run that the scheduler heard of ended (runKey). */
+  runs?: [number, string][];
+  /** Promotion schedulers in worker mode: the state's version, the fence of commitDriverStep. */
+  v?: number;
+}
+
+/** The stored search state, as written by `SearchDriver.state` (undefined: none stored yet). */
+export function decodeDriverState(raw: Json | undefined): DriverState | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  return raw as unknown as DriverState;
+}
+
+/** Trials the strategy was told of; a state without `told` was written by a local run, which tells at every completion: all that ended. */
+export function toldSet(saved: DriverState | undefined, trials: readonly TrialRecord[]): Set<number> {
+  return new Set(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
+}
+
+/** A run of a trial is known by how it ended: a continued trial ends again at another fidelity, or for good. */
+export function runKey(t: { status: string; fidelity: Fidelity | null }): string {
+  return `${t.status}@${stableStringify(t.fidelity ?? null)}`;
+}
+
+export interface SearchDriverOptions {
+  space: SearchSpace;
+  strategy: Strategy;
+  scheduler: Scheduler;
+  objectives: Objectives;
+  /** The evaluator's fidelity resource (epochs), if it has one: where a continued run's reports start. */
+  resource?: string;
+  /** The experiment has a warm start (its queue is part of the state, served once, resumes included). */
+  warmStart: boolean;
+  /** What a new search does once before its first ask: the strategy's prepare; returns the warm-start list. */
+  prepare(): Promise<Json[]>;
+  /** A trial's stored intermediate values (replayed to a promotion scheduler in worker mode). */
+  intermediate(trialId: number): Promise<IntermediateValue[]>;
+}
+
+/** How a run of a trial ended, as the strategy hears it. */
+export interface EndedRun {
+  number: number;
+  point: Json;
+  status: TrialStatus;
+  metrics: Metrics | null;
+}
+
+/**
+ * The one search driver: the strategy, the scheduler, the warm-start queue and the search state
+ * they make together. Every way of running (the local loop over any backend, worker driver
+ * steps) asks, tells and dispatches through it, so none of them talks to the strategy or the
+ * scheduler's job queue by itself.
+ */
+export class SearchDriver {
+  /** Warm-start points not served yet; part of the search state, so a resume never serves one twice. */
+  private warmQueue: Json[] = [];
+  private prepared = false;
+  readonly promoting: boolean;
+
+  constructor(private readonly o: SearchDriverOptions) {
+    this.promoting = promotes(o.scheduler);
+  }
+
+  get strategy(): Strategy {
+    return this.o.strategy;
+  }
+
+  get scheduler(): Scheduler {
+    return this.o.scheduler;
+  }
+
+  /** The state to store with the trials it concerns. */
+  state(extra: Partial<DriverState> = {}): Json {
+    const state: JsonObject = { strategy: this.o.strategy.state(), scheduler: this.o.scheduler.state?.() ?? null };
+    if (this.o.warmStart) state.warm = this.warmQueue;
+    return { ...state, ...(extra as JsonObject) };
+  }
+
+  /**
+   * Continues from a stored state (the scheduler too unless told not to: workers' stopping
+   * schedulers learn from the store's reports instead), or, when none is stored yet, prepares
+   * a fresh search once.
+   */
+  async restore(saved: DriverState | undefined, opts: { scheduler: boolean } = { scheduler: true }): Promise<void> {
+    if (saved) {
+      this.o.strategy.restore(saved.strategy);
+      if (opts.scheduler && saved.scheduler !== null && saved.scheduler !== undefined) this.o.scheduler.restore?.(saved.scheduler);
+      this.warmQueue = saved.warm ?? [];
+    } else if (!this.prepared) {
+      await this.prepare();
+    }
+  }
+
+  /** A new search, before its first ask (once). */
+  async prepare(): Promise<void> {
+    this.warmQueue = await this.o.prepare();
+    this.prepared = true;
+  }
+
+  /**
+   * A run of a trial starts: the scheduler grants its fidelity and, for a continued trial, says
+   * where it resumes from. `scheduler` is a worker's own copy for one run, else the driver's.
+   */
+  startRun(trial: StartingTrial, scheduler: Scheduler = this.o.scheduler): { fidelity: Fidelity; resumeFrom?: Fidelity } {
+    const fidelity = scheduler.onStart(trial);
+    return { fidelity, resumeFrom: scheduler.resumeFrom?.(trial.number) };
+  }
+
+  /** A run of a trial ended (the scheduler may hand a paused one out at once). */
+  endRun(trial: { number: number; status: string; metrics: Metrics | null }, scheduler: Scheduler = this.o.scheduler): void {
+    scheduler.onEnd?.(trial);
+  }
+
+  /** What a free slot runs next: a new trial (when one may start), a paused one continued or ended, or nothing yet. */
+  next(canStartNew: boolean): NextJob {
+    if (this.promoting) return this.o.scheduler.next!({ canStartNew });
+    return canStartNew ? { kind: "new" } : { kind: "wait" };
+  }
+
+  /**
+   * Up to `n` new points: warm-start points first (skipping those already tried), then the
+   * strategy's, which knows the `pending` ones and what was tried (`seen`, by canonical hash).
+   */
+  async newPoints(n: number, seen: (hash: string) => boolean, pending: readonly Json[]): Promise<Json[]> {
+    const space = this.o.space;
+    const points: Json[] = [];
+    while (points.length < n && this.warmQueue.length > 0) {
+      const p = this.warmQueue.shift()!;
+      if (!seen(pointHash(space, p))) points.push(p);
+    }
+    if (points.length < n) points.push(...(await this.o.strategy.ask(n - points.length, { pending: [...pending, ...points], seen: (point) => seen(pointHash(space, point)) })));
+    return points.slice(0, Math.max(0, n));
+  }
+
+  /**
+   * Tells the strategy how a run of a trial ended: its result when it ended for good (a score of
+   * -Infinity unless finished), or its result so far when paused (strategies with tellPartial).
+   */
+  tellRun(t: EndedRun, fidelity: Fidelity | undefined): void {
+    const { strategy, objectives } = this.o;
+    const metrics = t.metrics ?? {};
+    if (t.status === "paused") {
+      strategy.tellPartial?.({ number: t.number, point: t.point, metrics, score: objectives.score(metrics), fidelity: fidelity ?? {} });
+      return;
+    }
+    const status = t.status as "finished" | "failed" | "pruned";
+    strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? objectives.score(metrics) : -Infinity, fidelity });
+  }
+
+  /** Tells the strategy every ended trial not in `told` (and adds it there). */
+  tellUntold(trials: readonly TrialRecord[], told: Set<number>): void {
+    for (const t of trials) {
+      if (!TERMINAL_STATUSES.includes(t.status) || told.has(t.number)) continue;
+      this.tellRun(t, t.fidelity ?? undefined);
+      told.add(t.number);
+    }
+  }
+
+  /**
+   * Promotion schedulers: the scheduler and the strategy hear every run that ended (paused,
+   * finished, failed) and is not in `runs` yet: its reports since the run's start, then its end,
+   * as the copy that ran it heard them. `told` and `runs` are updated; returns how many runs.
+   */
+  async hearEndedRuns(trials: readonly TrialRecord[], told: Set<number>, runs: Map<number, string>): Promise<number> {
+    const { scheduler, resource } = this.o;
+    let heard = 0;
+    for (const t of trials) {
+      if (!(t.status === "paused" || TERMINAL_STATUSES.includes(t.status)) || runs.get(t.number) === runKey(t)) continue;
+      heard++;
+      const from = scheduler.resumeFrom?.(t.number);
+      const start = from && resource ? (from[resource] ?? -Infinity) : -Infinity;
+      for (const v of await this.o.intermediate(t.id)) {
+        if (v.step <= start) continue;
+        if (scheduler.onReport(t, v.step, v.metrics) !== "continue") break;
+      }
+      scheduler.onEnd?.({ number: t.number, status: t.status, metrics: t.metrics });
+      if (t.status === "paused" || !told.has(t.number)) this.tellRun(t, t.fidelity ?? undefined);
+      if (t.status !== "paused") told.add(t.number);
+      runs.set(t.number, runKey(t));
+    }
+    return heard;
+  }
+}
