@@ -42,3 +42,10 @@ export interface Searcher {
   readonly name: string;
   search(job: SearcherJob): Promise<Json[]>;
 }
+
+/** The experiment's artifact files as a searcher's job keeps them (experiment-level: trial null). */
+export interface ExperimentArtifacts {
+  put(trial: number | null, name: string, data: Uint8Array | string): Promise<void>;
+  /** The file's bytes, checked against its recorded checksum; undefined when there is none. */
+  get(trial: number | null, name: string): Promise<Uint8Array | undefined>;
+}

@@ -125,9 +125,10 @@ export class LocalLoop {
         }
         if (job.kind === "wait" || !canStartNew) break;
         const records = await this.locked(async () => {
-          // A promotion scheduler places each new trial in a bracket: one at a time.
-          const want = driver.promoting ? 1 : room;
-          const points = await driver.newPoints(want, (hash) => this.seenHashes.has(hash), [...this.inFlightPoints.values()]);
+          // One new trial per free slot, each asked knowing the ones in flight (ctx.pending): a
+          // promotion scheduler places each new trial in a bracket, and a simulated search then
+          // asks exactly as a real one whatever the number of workers.
+          const points = await driver.newPoints(1, (hash) => this.seenHashes.has(hash), [...this.inFlightPoints.values()]);
           if (points.length === 0) return [];
           return store.addTrials(
             experiment.id,
