@@ -15,6 +15,11 @@
  * NB201 has 8,765 distinct cells up to equivalence, so after 10,000 trials most are tried: a
  * strategy that avoids repeats spends part of its time looking for an untried one. `--no-seen`
  * measures without that (seen() always false).
+ *
+ * State written per completion: the experiment stores the strategy's `state()` at every
+ * completion, so the bench also reports the size in bytes of that JSON when N trials have
+ * finished (at N, before the timed window). A bounded state stays about the same from 1,000 to
+ * 10,000 trials (the target: at most 2x); one that grows with N makes a search write O(N^2) bytes.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -37,6 +42,8 @@ export interface OverheadRow {
   name: string;
   /** ms per ask + tell by checkpoint; undefined where not measured. */
   ms: Record<number, number | undefined>;
+  /** Bytes of the strategy's state JSON by checkpoint (ours only). */
+  stateBytes: Record<number, number | undefined>;
   note?: string;
 }
 
@@ -81,7 +88,7 @@ export async function overheadBench(argv: string[]) {
 
   const rows: OverheadRow[] = [];
   for (const name of names) {
-    const row: OverheadRow = { name, ms: {} };
+    const row: OverheadRow = { name, ms: {}, stateBytes: {} };
     rows.push(row);
     const started = performance.now();
     const overTime = () => (performance.now() - started) / 1000 > maxSeconds;
@@ -114,6 +121,7 @@ export async function overheadBench(argv: string[]) {
           strategy.tell({ number: told, point: p, status: "finished", metrics: { valid_acc: scoreOf(p as string) }, score: scoreOf(p as string) });
           told++;
         }
+        if (told === c) row.stateBytes[c] = Buffer.byteLength(JSON.stringify(strategy.state()));
         let rounds = 0;
         const t0 = performance.now();
         for (let r = 0; r < window; r++) {
@@ -160,7 +168,7 @@ export async function overheadBench(argv: string[]) {
         }),
       );
       for (const kind of ["tpe", "random"]) {
-        const row: OverheadRow = { name: `optuna_${kind}`, ms: {} };
+        const row: OverheadRow = { name: `optuna_${kind}`, ms: {}, stateBytes: {} };
         rows.push(row);
         try {
           const out = execFileSync(PYTHON, [peerScript("optuna_overhead.py"), job, kind], { encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "pipe"] });
@@ -196,13 +204,27 @@ export async function overheadBench(argv: string[]) {
     ];
     console.log(cells.map((h, i) => h.padEnd(widths[i])).join(""));
   }
+  const ours = rows.filter((r) => Object.keys(r.stateBytes).length > 0);
+  console.log(`\nbytes of strategy state written per completion (its state() JSON) after N finished trials`);
+  const sHeader = ["strategy", ...checkpoints.map((c) => `N=${c}`), `growth ${checkpoints[0]}->${last}`, "within 2x"];
+  const sWidths = [22, ...checkpoints.map(() => 12), 20, 0];
+  console.log(sHeader.map((h, i) => h.padEnd(sWidths[i])).join(""));
+  for (const r of ours) {
+    const first = r.stateBytes[checkpoints[0]];
+    const end = r.stateBytes[last];
+    const growth = first !== undefined && end !== undefined ? end / first : undefined;
+    const cells = [r.name, ...checkpoints.map((c) => (r.stateBytes[c] === undefined ? "-" : String(r.stateBytes[c]))), growth === undefined ? "-" : `${growth.toFixed(2)}x`, growth === undefined ? "-" : growth <= 2 ? "yes" : "NO"];
+    console.log(cells.map((h, i) => h.padEnd(sWidths[i])).join(""));
+  }
   const pick = (c: number) => Object.fromEntries(rows.filter((r) => r.ms[c] !== undefined).map((r) => [r.name, Number(r.ms[c]!.toFixed(4))]));
+  const stateBytes = Object.fromEntries(ours.map((r) => [r.name, Object.fromEntries(checkpoints.filter((c) => r.stateBytes[c] !== undefined).map((c) => [String(c), r.stateBytes[c]!]))]));
   const extra = checkpoints.filter((c) => c !== last);
   console.log(
     JSON.stringify({
       trials: last,
       ms_per_trial: pick(last),
       ...Object.fromEntries(extra.map((c) => [`ms_per_trial_at_${c}`, pick(c)])),
+      state_bytes_per_completion: stateBytes,
       window,
     }),
   );

@@ -81,6 +81,30 @@ test("options that contradict each other are reported at the component", () => {
   assert.deepEqual(p, ["strategy: sample_size (30) must not exceed population_size (20)"]);
 });
 
+test("strategy options that contradict each other are config errors at the strategy section, with its line in a file", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ name: "rea", population_size: 4, sample_size: 5 }, "sample_size (5) must not exceed population_size (4)"],
+    [{ name: "adaptive_evolution", population_size: 8 }, "sample_size (10) must not exceed population_size (8)"],
+    [{ name: "mo_rea", population_size: 6, sample_size: 7 }, "sample_size (7) must not exceed population_size (6)"],
+    [{ name: "predictor_evolution", sample_size: 30 }, "sample_size (30) must not exceed population_size (20)"],
+    [{ name: "simulated_annealing", initial_temperature: 0.1, final_temperature: 1 }, "final_temperature (1) must not exceed initial_temperature (0.1)"],
+  ];
+  for (const [strategy, message] of cases) assert.deepEqual(configProblems({ ...base, strategy }), [`strategy: ${message}`], String(strategy.name));
+  // Options that agree are accepted.
+  assert.equal(buildParts({ ...base, strategy: { name: "rea", population_size: 5, sample_size: 5 } }).strategy.name, "rea");
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-config-"));
+  try {
+    const file = join(dir, "contradiction.yaml");
+    writeFileSync(file, "name: x\nspace: {name: nb201}\nstrategy: {name: simulated_annealing, initial_temperature: 0.1, final_temperature: 1}\nevaluator: {name: nb201}\nbudget: {trials: 5}\n");
+    assert.throws(
+      () => loadParts(file),
+      (e: Error) => e instanceof ConfigError && e.message.includes(`Invalid config ${file}`) && e.message.includes("strategy (line 3): final_temperature (1) must not exceed initial_temperature (0.1)"),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("files: YAML syntax errors give the line; field errors give file, path and line", () => {
   const dir = mkdtempSync(join(tmpdir(), "archsearch-config-"));
   try {

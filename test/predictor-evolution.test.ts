@@ -12,6 +12,7 @@ import { FifoScheduler } from "../src/schedulers/fifo.js";
 import { PredictorEvolution, predictorEvolution, type PredictorEvolutionOptions } from "../src/strategies/predictor-evolution.js";
 import { RandomSearch } from "../src/strategies/random.js";
 import { registry } from "../src/registry.js";
+import { decodeState } from "../src/core/state-codec.js";
 import { loadNb201 } from "../src/benchmarks/nb201.js";
 import { objectives, simulator, space, trialDigest } from "./helpers.js";
 
@@ -84,8 +85,8 @@ test("predictor_evolution: state is plain JSON and a restored copy asks the same
     a.tell({ number: i, point: p, status: i === 3 ? "failed" : "finished", metrics: {}, score: i === 3 ? -Infinity : 80 + 10 * rng.next() });
   }
   const saved = JSON.parse(JSON.stringify(a.state())) as Json;
-  const st = saved as { observations: { score: number | null }[]; queue: Json[]; generations: number };
-  assert.equal(st.observations[3].score, null);
+  const st = decodeState(saved) as { observations: { score: number }[]; queue: Json[]; generations: number };
+  assert.equal(st.observations[3].score, -Infinity);
   assert.ok(st.generations >= 2, `generations ${st.generations}`);
   const b = new PredictorEvolution({ space, objectives, seed: 2 }, opts);
   b.restore(saved);
@@ -130,7 +131,8 @@ test("predictor_evolution is registered; unknown predictors and bad options are 
   assert.equal(registry.strategies.predictor_evolution, predictorEvolution);
   assert.throws(() => new PredictorEvolution({ space, objectives, seed: 0 }, defaults({ predictor: "gpp" })), (e: Error) => e instanceof UserError && /unknown predictor "gpp"/.test(e.message) && /gp/.test(e.message));
   assert.throws(() => new PredictorEvolution({ space, objectives, seed: 0 }, defaults({ predictor_options: { trees: 0 }, predictor: "random_forest" })), (e: Error) => e instanceof UserError && /trees/.test(e.message));
-  assert.throws(() => new PredictorEvolution({ space, objectives, seed: 0 }, defaults({ sample_size: 30 })), UserError);
+  // A contradiction between options is refused by the options schema (a config error at the strategy section).
+  assert.throws(() => new PredictorEvolution({ space, objectives, seed: 0 }, defaults({ sample_size: 30 })), /sample_size \(30\) must not exceed population_size \(20\)/);
   const r = predictorEvolution.options.safeParse({ offspring: 0 });
   assert.equal(r.success, false);
 });

@@ -17,6 +17,7 @@ import { cholesky, choleskySolve, extendCholesky, robustCholesky } from "../src/
 import { WlFeaturizer, WlKernelFamily, wlKernel, ExponentialKernelFamily } from "../src/strategies/gp/kernels.js";
 import { GaussianProcess, fitBest, logExpectedImprovementUnit, normalCdf, normalQuantile, rankWarp } from "../src/strategies/gp/gp.js";
 import { registry } from "../src/registry.js";
+import { decodeState } from "../src/core/state-codec.js";
 import { objectives, simulator, space, trialDigest } from "./helpers.js";
 
 const defaults = (extra: Partial<GpBoOptions> = {}): GpBoOptions => gpBo.options.parse(extra) as GpBoOptions;
@@ -209,7 +210,7 @@ test("gp_bo: stopped at 23 trials and resumed with a new instance repeats the un
   assert.deepEqual(await trialDigest(parts, "nb201-gp"), await trialDigest(whole, "nb201-gp"));
 });
 
-test("gp_bo: state is plain JSON (failures as null) and a restored copy asks the same", () => {
+test("gp_bo: state is plain JSON (a failure's -Infinity survives it) and a restored copy asks the same", () => {
   const opts = defaults({ initial_samples: 4, candidates: 60 });
   const a = new GpBo({ space, objectives, seed: 2 }, opts);
   const ctx: AskContext = { pending: [], seen: () => false };
@@ -219,7 +220,7 @@ test("gp_bo: state is plain JSON (failures as null) and a restored copy asks the
     a.tell({ number: i, point: p, status: i === 3 ? "failed" : "finished", metrics: {}, score: i === 3 ? -Infinity : 80 + 10 * rng.next() });
   }
   const saved = JSON.parse(JSON.stringify(a.state())) as Json;
-  assert.equal((saved as { observations: { score: number | null }[] }).observations[3].score, null);
+  assert.equal((decodeState(saved) as { observations: { score: number }[] }).observations[3].score, -Infinity);
   const b = new GpBo({ space, objectives, seed: 99 }, opts);
   b.restore(saved);
   assert.deepEqual(b.state(), a.state());

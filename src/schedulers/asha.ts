@@ -8,7 +8,7 @@ import { UserError } from "../core/errors.js";
 import { strictlyAhead } from "./rank.js";
 import { PromotionAsha } from "./promotion-asha.js";
 import { fullGrant, metricOptions, oriented, resolveObjectives } from "./common.js";
-import { jsonNumber } from "./median-stop.js";
+import { jsonNumber } from "../core/state-codec.js";
 
 export const ashaOptions = {
   ...metricOptions,

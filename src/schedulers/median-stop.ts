@@ -5,6 +5,7 @@ import type { Metrics } from "../core/evaluator.js";
 import type { Json } from "../core/json.js";
 import type { Objective } from "../core/objectives.js";
 import type { Decision, Fidelity, Scheduler, SchedulerContext } from "../core/scheduler.js";
+import { jsonNumber } from "../core/state-codec.js";
 import { fullGrant, metricOptions, oriented, resolveObjectives } from "./common.js";
 
 const options = z.strictObject({
@@ -77,11 +78,6 @@ export class MedianStopScheduler implements Scheduler {
     const s = state as { history: [number, [number, number | null][]][] };
     this.history = new Map(s.history.map(([n, h]) => [n, h.map(([st, v]) => [st, v ?? -Infinity] as [number, number])]));
   }
-}
-
-/** -Infinity is not JSON: stored as null. */
-export function jsonNumber(v: number): number | null {
-  return Number.isFinite(v) ? v : null;
 }
 
 export const medianStop: Component<z.infer<typeof options>, SchedulerContext, Scheduler> = {

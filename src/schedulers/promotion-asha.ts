@@ -3,7 +3,7 @@ import type { Json } from "../core/json.js";
 import type { Objective } from "../core/objectives.js";
 import type { Decision, Fidelity, NextJob, Scheduler, StartingTrial } from "../core/scheduler.js";
 import { oriented } from "./common.js";
-import { jsonNumber } from "./median-stop.js";
+import { jsonNumber } from "../core/state-codec.js";
 import { rankOrder } from "./rank.js";
 
 /**

@@ -1,41 +1,52 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import type { Capability } from "../core/space.js";
+import { Rng } from "../core/rng.js";
+import { pointHash } from "../core/space.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
-import { freshOrFallback, pointKey, reviveMember, type Member } from "./local-search.js";
+import { freshOrFallback, Taken } from "./kit/fresh.js";
+import { tournamentFitsPopulation } from "./kit/options.js";
+import { anyNumber, member, rngState, stateCodec, type Member } from "./kit/state.js";
 
-const options = z.strictObject({
-  population_size: z.number().int().min(2).default(20).describe("models kept alive (the oldest dies when a child is added)"),
-  sample_size: z.number().int().min(1).default(10).describe("tournament size: the best of this many random members is a parent"),
-  max_mutations: z.number().int().min(1).default(3).describe("mutations applied to a child at full exploration (1 when exploiting)"),
-  immigrant_rate: z.number().min(0).max(1).default(0.2).describe("chance that a child is a random point instead, at full exploration (0 when exploiting)"),
-  crossover_rate: z
-    .number()
-    .min(0)
-    .max(1)
-    .default(0.3)
-    .describe("chance of a crossover child of two distinct good parents when exploiting (falls to 0 at full exploration; needs space crossover)"),
-  patience: z.number().int().min(1).default(30).describe("results without a new best after which exploration starts rising (full at twice this)"),
-  diversity_floor: z
-    .number()
-    .min(0)
-    .max(1)
-    .default(0.5)
-    .describe("population diversity, relative to the initial random population, below which exploration rises (full at 0)"),
-  dedupe_tries: z.number().int().min(0).default(10).describe("re-draw a child up to this many times when its canonical architecture was already tried"),
-});
+const options = z
+  .strictObject({
+    population_size: z.number().int().min(2).default(20).describe("models kept alive (the oldest dies when a child is added)"),
+    sample_size: z.number().int().min(1).default(10).describe("tournament size: the best of this many random members is a parent"),
+    max_mutations: z.number().int().min(1).default(3).describe("mutations applied to a child at full exploration (1 when exploiting)"),
+    immigrant_rate: z.number().min(0).max(1).default(0.2).describe("chance that a child is a random point instead, at full exploration (0 when exploiting)"),
+    crossover_rate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.3)
+      .describe("chance of a crossover child of two distinct good parents when exploiting (falls to 0 at full exploration; needs space crossover)"),
+    patience: z.number().int().min(1).default(30).describe("results without a new best after which exploration starts rising (full at twice this)"),
+    diversity_floor: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe("population diversity, relative to the initial random population, below which exploration rises (full at 0)"),
+    dedupe_tries: z.number().int().min(0).default(10).describe("re-draw a child up to this many times when its canonical architecture was already tried"),
+  })
+  .superRefine(tournamentFitsPopulation);
 export type AdaptiveEvolutionOptions = z.infer<typeof options>;
 
-interface AdaptiveState {
-  rng: RngState;
-  population: Member[];
-  initialAsked: number;
-  best: number | null;
-  sinceBest: number;
-  baseline: number | null;
-}
+const codec = stateCodec(
+  z
+    .object({
+      rng: rngState,
+      population: z.array(member),
+      initialAsked: z.number().int().min(0),
+      /** The best score so far; null before the first result. */
+      best: anyNumber.nullable(),
+      sinceBest: z.number().int().min(0),
+      baseline: anyNumber.nullable(),
+    })
+    // Earlier releases wrote a best of -Infinity (every result failed) as null, like "no result
+    // yet": whether anything was told tells the two apart.
+    .transform((s) => (s.best === null && s.population.length > 0 ? { ...s, best: -Infinity } : s)),
+);
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
@@ -55,8 +66,7 @@ const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
  * for the usual 20 members), so nothing grows with the number of trials.
  */
 export class AdaptiveEvolution implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate", "encode"];
-  readonly name = "adaptive_evolution";
+  readonly name = adaptiveEvolution.name;
   private rng: Rng;
   private population: Member[] = [];
   private initialAsked = 0;
@@ -71,9 +81,6 @@ export class AdaptiveEvolution implements Strategy {
     private readonly ctx: StrategyContext,
     private readonly opts: AdaptiveEvolutionOptions,
   ) {
-    if (opts.sample_size > opts.population_size) {
-      throw new RangeError(`sample_size (${opts.sample_size}) must not exceed population_size (${opts.population_size})`);
-    }
     this.rng = Rng.derive(ctx.seed, "adaptive-evolution");
   }
 
@@ -135,7 +142,7 @@ export class AdaptiveEvolution implements Strategy {
   /** Whether the top quarter of the population holds at least two distinct points (worth crossing). */
   private severalGood(): boolean {
     const top = [...this.population].sort((a, b) => b.score - a.score).slice(0, Math.max(2, Math.ceil(this.population.length / 4)));
-    const keys = new Set(top.filter((m) => m.score > -Infinity).map((m) => pointKey(this.ctx.space, m.point)));
+    const keys = new Set(top.filter((m) => m.score > -Infinity).map((m) => pointHash(this.ctx.space, m.point)));
     return keys.size >= 2;
   }
 
@@ -152,13 +159,13 @@ export class AdaptiveEvolution implements Strategy {
     if (canCross && this.rng.bool(this.opts.crossover_rate * (1 - e))) {
       const a = this.tournament();
       const b = this.tournament();
-      const ka = pointKey(space, a.point);
-      const kb = pointKey(space, b.point);
+      const ka = pointHash(space, a.point);
+      const kb = pointHash(space, b.point);
       if (ka !== kb) {
         return {
           propose: () => {
             const child = space.crossover!(a.point, b.point, this.rng);
-            const k = pointKey(space, child);
+            const k = pointHash(space, child);
             // A child equal to a parent teaches nothing: nudge it.
             return k === ka || k === kb ? space.mutate!(child, this.rng) : child;
           },
@@ -174,7 +181,7 @@ export class AdaptiveEvolution implements Strategy {
 
   ask(n: number, ctx: AskContext): Json[] {
     const space = this.ctx.space;
-    const taken = new Set(ctx.pending.map((p) => pointKey(space, p)));
+    const taken = new Taken(space, ctx);
     const batch: Json[] = [];
     // Computed once per batch (the population does not change while asking), when first needed.
     let adapt: { e: number; canCross: boolean } | undefined;
@@ -185,11 +192,11 @@ export class AdaptiveEvolution implements Strategy {
         adapt ??= { e: this.exploration(), canCross: typeof space.crossover === "function" && this.severalGood() };
         op = this.operator(adapt.e, adapt.canCross);
       }
-      const found = freshOrFallback(space, this.rng, ctx, taken, this.opts.dedupe_tries + 1, op.propose, op.anchors);
+      const found = freshOrFallback(taken, this.rng, this.opts.dedupe_tries + 1, op.propose, op.anchors);
       // Every point tried, or only repeats left: stop here (a repeat only when the batch would be empty).
       if (found.point === undefined || (found.repeat && batch.length > 0)) break;
       if (initial) this.initialAsked++;
-      taken.add(pointKey(space, found.point));
+      taken.add(found.point);
       batch.push(found.point);
     }
     return batch;
@@ -208,25 +215,22 @@ export class AdaptiveEvolution implements Strategy {
   }
 
   state(): Json {
-    const s: AdaptiveState = {
+    return codec.save({
       rng: this.rng.state(),
-      population: this.population.map((m) => ({ ...m })),
+      population: this.population,
       initialAsked: this.initialAsked,
       best: this.best,
       sinceBest: this.sinceBest,
       baseline: this.baseline,
-    };
-    return s as unknown as Json;
+    });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as AdaptiveState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
-    this.population = s.population.map((m) => reviveMember(m)!);
+    this.population = s.population;
     this.initialAsked = s.initialAsked;
-    // A best of -Infinity (every result failed so far) was saved as null, like "no result yet":
-    // tell the two apart by whether anything was told.
-    this.best = s.best === null && this.population.length > 0 ? -Infinity : s.best;
+    this.best = s.best;
     this.sinceBest = s.sinceBest;
     this.baseline = s.baseline;
     this.encodings.clear();
@@ -236,7 +240,7 @@ export class AdaptiveEvolution implements Strategy {
 export const adaptiveEvolution: StrategyComponent<AdaptiveEvolutionOptions> = {
   name: "adaptive_evolution",
   description: "Aging evolution that adapts mutation strength, immigrants and crossover to population diversity and stagnation.",
-  requires: AdaptiveEvolution.requires,
+  requires: ["sample", "mutate", "encode"],
   options,
   create: (opts, ctx) => new AdaptiveEvolution(ctx, opts),
 };

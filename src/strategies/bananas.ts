@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import { pointHash, type Capability } from "../core/space.js";
+import { Rng } from "../core/rng.js";
+import { supports } from "../core/space.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import { UserError } from "../core/errors.js";
 import type { StrategyComponent } from "./component.js";
@@ -9,7 +9,11 @@ import type { Predictor } from "../predictors/predictor.js";
 import { predictors } from "../predictors/registry.js";
 import { EnsemblePredictor } from "../predictors/ensemble.js";
 import { native } from "../engine/native.js";
-import { keepBestAndRecent } from "./observations.js";
+import { firstFresh, Taken, type Keyed } from "./kit/fresh.js";
+import { keepBestAndRecent } from "./kit/observations.js";
+import { candidatePool } from "./kit/pool.js";
+import { member, rngState, stateCodec, type Member } from "./kit/state.js";
+import { trainingSet } from "./kit/training.js";
 
 const options = z.strictObject({
   initial_samples: z.number().int().min(2).default(10).describe("random suggestions before the first model"),
@@ -41,18 +45,15 @@ const options = z.strictObject({
 });
 export type BananasOptions = z.infer<typeof options>;
 
-interface Observation {
-  point: Json;
-  score: number;
-}
-
-interface BananasState {
-  rng: RngState;
-  asked: number;
-  /** Observations the current model was fitted on (a prefix of `observations`), 0 before any fit. */
-  fitted: number;
-  observations: { point: Json; score: number | null }[];
-}
+const codec = stateCodec(
+  z.object({
+    rng: rngState,
+    asked: z.number().int().min(0),
+    /** Observations the current model was fitted on (a prefix of `observations`), 0 before any fit. */
+    fitted: z.number().int().min(0),
+    observations: z.array(member),
+  }),
+);
 
 /**
  * BANANAS (White, Neiswanger & Savani, AAAI 2021): Bayesian optimisation with an ensemble of
@@ -67,12 +68,11 @@ interface BananasState {
  * same model on the next ask. Needs the tensor engine (libtorch).
  */
 export class Bananas implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate", "graph"];
-  readonly name = "bananas";
+  readonly name = bananas.name;
   private rng: Rng;
   private asked = 0;
   private fitted = 0;
-  private observations: Observation[] = [];
+  private observations: Member[] = [];
   private model?: Predictor;
   private modelFitted = -1;
 
@@ -90,7 +90,7 @@ export class Bananas implements Strategy {
       throw new UserError(`bananas: unknown predictor "${opts.predictor}" (known: ${Object.keys(predictors).filter((k) => k !== "ensemble").join(", ")})`);
     }
     for (const cap of factory.requires) {
-      if (typeof (ctx.space as unknown as Record<string, unknown>)[cap] !== "function") {
+      if (!supports(ctx.space, cap)) {
         throw new UserError(`bananas: predictor "${opts.predictor}" needs the space capability "${cap}", which space "${ctx.space.name}" lacks`);
       }
     }
@@ -111,15 +111,6 @@ export class Bananas implements Strategy {
     return EnsemblePredictor.of(factory, pctx, this.opts.ensemble, this.opts.predictor_options);
   }
 
-  /** The observations a fit uses: failed ones as the worst score, or dropped. */
-  private trainingSet(upTo: number): { point: Json; value: number }[] {
-    const obs = this.observations.slice(0, upTo);
-    const finite = obs.filter((o) => Number.isFinite(o.score));
-    if (finite.length === 0) return [];
-    const worst = Math.min(...finite.map((o) => o.score));
-    return (this.opts.failed === "drop" ? finite : obs).map((o) => ({ point: o.point, value: Number.isFinite(o.score) ? o.score : worst }));
-  }
-
   /** Keeps at most max_train observations: the best half and the most recent, in arrival order (bounds fit time and state size). */
   private prune(): void {
     this.observations = keepBestAndRecent(this.observations, this.opts.max_train);
@@ -134,7 +125,7 @@ export class Bananas implements Strategy {
       this.modelFitted = -1;
     }
     if (this.model && this.modelFitted === this.fitted) return this.model;
-    const data = this.trainingSet(this.fitted);
+    const data = trainingSet(this.observations.slice(0, this.fitted), this.opts.failed);
     const distinct = new Set(data.map((d) => d.value)).size;
     if (data.length < 2 || distinct < 2) return undefined;
     this.model?.dispose?.();
@@ -146,9 +137,7 @@ export class Bananas implements Strategy {
 
   async ask(n: number, ctx: AskContext): Promise<Json[]> {
     const space = this.ctx.space;
-    const pendingKeys = new Set(ctx.pending.map((p) => pointHash(space, p)));
-    const batchKeys = new Set<string>();
-    const taken = (point: Json, key: string) => batchKeys.has(key) || pendingKeys.has(key) || ctx.seen(point);
+    const taken = new Taken(space, ctx);
     const batch: Json[] = [];
     const model = this.asked >= this.opts.initial_samples && this.observations.length > 0 ? await this.ensureModel() : undefined;
     if (model) {
@@ -160,15 +149,15 @@ export class Bananas implements Strategy {
         for (const s of scored) {
           if (batch.length >= n) break;
           batch.push(s.c.point);
-          batchKeys.add(s.c.key);
+          taken.add(s.c.point, s.c.key);
         }
       }
     }
     while (batch.length < n) {
-      const pick = this.randomFresh(taken);
+      const pick = firstFresh(taken, this.opts.dedupe_tries, () => space.sample(this.rng));
       if (!pick) break; // a small space fully explored
       batch.push(pick.point);
-      batchKeys.add(pick.key);
+      taken.add(pick.point, pick.key);
     }
     this.asked += batch.length;
     return batch;
@@ -180,44 +169,15 @@ export class Bananas implements Strategy {
     return mean;
   }
 
-  private randomFresh(taken: (point: Json, key: string) => boolean): { point: Json; key: string } | undefined {
-    const space = this.ctx.space;
-    for (let i = 0; i < this.opts.dedupe_tries; i++) {
-      const point = space.sample(this.rng);
-      const key = pointHash(space, point);
-      if (!taken(point, key)) return { point, key };
-    }
-    return undefined;
-  }
-
-  /** Mutations (1..mutation_steps) of the best top_k observed points plus random samples; untried and distinct. */
-  private candidates(taken: (point: Json, key: string) => boolean): { point: Json; key: string }[] {
-    const space = this.ctx.space;
-    const top = this.observations
-      .map((o, i) => ({ o, i }))
-      .filter((e) => Number.isFinite(e.o.score))
-      .sort((a, b) => b.o.score - a.o.score || a.i - b.i)
-      .slice(0, this.opts.top_k)
-      .map((e) => e.o.point);
-    const total = this.opts.candidates;
-    const randoms = top.length === 0 ? total : Math.round(total * this.opts.random_fraction);
-    const out: { point: Json; key: string }[] = [];
-    const keys = new Set<string>();
-    for (let i = 0; i < total; i++) {
-      let point: Json;
-      if (i < total - randoms) {
-        point = top[i % top.length];
-        const steps = 1 + this.rng.int(this.opts.mutation_steps);
-        for (let s = 0; s < steps; s++) point = space.mutate!(point, this.rng);
-      } else {
-        point = space.sample(this.rng);
-      }
-      const key = pointHash(space, point);
-      if (keys.has(key) || taken(point, key)) continue;
-      keys.add(key);
-      out.push({ point, key });
-    }
-    return out;
+  /** Mutations (1..mutation_steps) of the best top_k observed points, in turn, plus random samples; untried and distinct. */
+  private candidates(taken: Taken): Keyed[] {
+    return candidatePool(taken, this.rng, this.observations, {
+      total: this.opts.candidates,
+      topK: this.opts.top_k,
+      mutationSteps: this.opts.mutation_steps,
+      randomFraction: this.opts.random_fraction,
+      parent: "cycle",
+    });
   }
 
   tell(outcome: TrialOutcome): void {
@@ -225,21 +185,15 @@ export class Bananas implements Strategy {
   }
 
   state(): Json {
-    const s: BananasState = {
-      rng: this.rng.state(),
-      asked: this.asked,
-      fitted: this.fitted,
-      observations: this.observations.map((o) => ({ point: o.point, score: Number.isFinite(o.score) ? o.score : null })),
-    };
-    return s as unknown as Json;
+    return codec.save({ rng: this.rng.state(), asked: this.asked, fitted: this.fitted, observations: this.observations });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as BananasState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.asked = s.asked;
     this.fitted = s.fitted;
-    this.observations = s.observations.map((o) => ({ point: o.point, score: o.score === null ? -Infinity : o.score }));
+    this.observations = s.observations;
     this.model?.dispose?.();
     this.model = undefined;
     this.modelFitted = -1;
@@ -249,7 +203,7 @@ export class Bananas implements Strategy {
 export const bananas: StrategyComponent<BananasOptions> = {
   name: "bananas",
   description: "BANANAS (White et al. 2021): ensemble of neural predictors on path encodings, mutation candidates, independent Thompson sampling.",
-  requires: Bananas.requires,
+  requires: ["sample", "mutate", "graph"],
   options,
   create: (opts, ctx) => new Bananas(ctx, opts),
 };

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { deriveSeed, Rng, type RngState } from "../core/rng.js";
-import type { Capability } from "../core/space.js";
+import { deriveSeed, Rng } from "../core/rng.js";
 import type { AskContext, PartialOutcome, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
+import { retryWhileTaken, Taken } from "./kit/fresh.js";
+import { anyNumber, rngState, stateCodec } from "./kit/state.js";
 import { Tpe, tpe } from "./tpe.js";
 
 const options = z.strictObject({
@@ -19,11 +20,13 @@ const options = z.strictObject({
 });
 export type BohbOptions = z.infer<typeof options>;
 
-interface BohbState {
-  rng: RngState;
-  /** Per fidelity level: its model's state and the trials it was told. */
-  models: { budget: number; tpe: Json; told: number[] }[];
-}
+const codec = stateCodec(
+  z.object({
+    rng: rngState,
+    /** Per fidelity level: its model's state (a TPE state, as `Tpe.state()` wrote it) and the trials it was told. */
+    models: z.array(z.object({ budget: anyNumber, tpe: z.json(), told: z.array(z.number().int()) })),
+  }),
+);
 
 /**
  * BOHB's searcher (Falkner et al. 2018): one tree-structured Parzen model per fidelity level,
@@ -33,8 +36,7 @@ interface BohbState {
  * this is BOHB; with any other scheduler it is TPE on whatever results arrive.
  */
 export class Bohb implements Strategy {
-  static readonly requires: Capability[] = ["sample", "dimensions"];
-  readonly name = "bohb";
+  readonly name = bohb.name;
   private rng: Rng;
   private readonly models = new Map<number, { tpe: Tpe; told: Set<number> }>();
   private readonly minPoints: number;
@@ -93,31 +95,34 @@ export class Bohb implements Strategy {
   }
 
   ask(n: number, ctx: AskContext): Json[] {
+    const space = this.ctx.space;
+    const taken = new Taken(space, ctx);
     const out: Json[] = [];
     for (let i = 0; i < n; i++) {
       const model = this.usable();
-      const pending = [...ctx.pending, ...out];
       if (model && this.rng.next() >= this.opts.random_fraction) {
-        out.push(...model.ask(1, { pending, seen: ctx.seen }));
+        const picked = model.ask(1, { pending: [...ctx.pending, ...out], seen: ctx.seen });
+        for (const p of picked) taken.add(p);
+        out.push(...picked);
         continue;
       }
-      let point = this.ctx.space.sample(this.rng);
-      for (let k = 0; k < 10 && ctx.seen(point); k++) point = this.ctx.space.sample(this.rng);
+      const sample = () => space.sample(this.rng);
+      const point = retryWhileTaken(taken, sample(), 10, sample);
+      taken.add(point);
       out.push(point);
     }
     return out;
   }
 
   state(): Json {
-    const s: BohbState = {
+    return codec.save({
       rng: this.rng.state(),
       models: [...this.models].map(([budget, m]) => ({ budget, tpe: m.tpe.state(), told: [...m.told] })),
-    };
-    return s as unknown as Json;
+    });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as BohbState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.models.clear();
     for (const m of s.models) {
@@ -131,7 +136,7 @@ export class Bohb implements Strategy {
 export const bohb: StrategyComponent<BohbOptions> = {
   name: "bohb",
   description: "BOHB's searcher (Falkner et al. 2018): a TPE model per fidelity level, the highest with enough results used; pair with scheduler hyperband (type: promotion).",
-  requires: Bohb.requires,
+  requires: ["sample", "dimensions"],
   options,
   create: (opts, ctx) => new Bohb(ctx, opts),
 };

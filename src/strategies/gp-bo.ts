@@ -2,7 +2,6 @@ import { z } from "zod";
 import type { Json } from "../core/json.js";
 import { stableStringify } from "../core/json.js";
 import { Rng, type RngState } from "../core/rng.js";
-import { pointHash, type Capability, type SearchSpace } from "../core/space.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import { UserError } from "../core/errors.js";
 import type { StrategyComponent } from "./component.js";
@@ -11,7 +10,11 @@ import { fitBest, logExpectedImprovement, rankWarp, upperConfidenceBound, type G
 import { loadNb201, NB201_DATASETS } from "../benchmarks/nb201.js";
 import { NB201_TABLE_FEATURES, nb201TableFeatures } from "../predictors/features.js";
 import { FeatureKernelFamily } from "../predictors/gp.js";
-import { keepBestAndRecent } from "./observations.js";
+import { firstFresh, Taken, type Keyed } from "./kit/fresh.js";
+import { keepBestAndRecent } from "./kit/observations.js";
+import { candidatePool } from "./kit/pool.js";
+import { member, rngState, stateCodec, type Member } from "./kit/state.js";
+import { trainingSet } from "./kit/training.js";
 
 const options = z.strictObject({
   kernel: z
@@ -75,16 +78,7 @@ const NOISE_RATIOS = [1e-4, 1e-3, 1e-2, 0.03, 0.1, 0.3, 1];
 /** Reset the WL label dictionary beyond this many labels (bounds memory on endless spaces). */
 const MAX_WL_LABELS = 500_000;
 
-interface Observation {
-  point: Json;
-  score: number;
-}
-
-interface GpBoState {
-  rng: RngState;
-  asked: number;
-  observations: { point: Json; score: number | null }[];
-}
+const codec = stateCodec(z.object({ rng: rngState, asked: z.number().int().min(0), observations: z.array(member) }));
 
 interface Candidate {
   point: Json;
@@ -108,11 +102,10 @@ interface Candidate {
  * with no finite score yet, suggestions stay random.
  */
 export class GpBo implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate", "encode"];
-  readonly name = "gp_bo";
+  readonly name = gpBo.name;
   private rng: Rng;
   private asked = 0;
-  private observations: Observation[] = [];
+  private observations: Member[] = [];
   private readonly family: KernelFamily<unknown>;
   private readonly featurize: (point: Json) => unknown;
   private readonly wl?: WlFeaturizer;
@@ -123,7 +116,7 @@ export class GpBo implements Strategy {
     private readonly ctx: StrategyContext,
     private readonly opts: GpBoOptions,
   ) {
-    const space = ctx.space as SearchSpace;
+    const space = ctx.space;
     const hasGraph = typeof space.graph === "function";
     const kernel = opts.kernel ?? (hasGraph ? "wl" : "hamming");
     if (kernel === "wl") {
@@ -166,48 +159,33 @@ export class GpBo implements Strategy {
       this.wl.reset();
       this.featureCache.clear();
     }
-    const pendingKeys = new Set(ctx.pending.map((p) => pointHash(space, p)));
-    const batchKeys = new Set<string>();
-    const taken = (point: Json, key: string) => batchKeys.has(key) || pendingKeys.has(key) || ctx.seen(point);
+    const taken = new Taken(space, ctx);
     const batch: Json[] = [];
     let model: BatchModel | null | undefined;
     for (let i = 0; i < n; i++) {
-      let pick: { point: Json; key: string } | undefined;
+      let pick: Keyed | undefined;
       if (this.asked >= this.opts.initial_samples) {
         if (model === undefined) model = this.buildModel([...ctx.pending, ...batch], taken);
-        pick = model?.next(batchKeys);
+        pick = model?.next(taken);
       }
       if (!pick) {
-        pick = this.randomFresh(taken);
+        pick = firstFresh(taken, this.opts.dedupe_tries, () => space.sample(this.rng));
         if (!pick) break; // nothing left that was not tried: a small space fully explored
         model?.addLie(this.featurize(pick.point));
       }
       batch.push(pick.point);
-      batchKeys.add(pick.key);
+      taken.add(pick.point, pick.key);
       this.asked++;
     }
     return batch;
   }
 
-  private randomFresh(taken: (point: Json, key: string) => boolean): { point: Json; key: string } | undefined {
-    const space = this.ctx.space;
-    for (let i = 0; i < this.opts.dedupe_tries; i++) {
-      const point = space.sample(this.rng);
-      const key = pointHash(space, point);
-      if (!taken(point, key)) return { point, key };
-    }
-    return undefined;
-  }
-
   /** The GP on the observations (plus pending points as lies) and this ask's candidates; null when no model can be fitted. */
-  private buildModel(pending: readonly Json[], taken: (point: Json, key: string) => boolean): BatchModel | null {
-    const finite = this.observations.filter((o) => Number.isFinite(o.score));
-    if (finite.length === 0) return null;
-    const worst = Math.min(...finite.map((o) => o.score));
-    const train = this.opts.failed === "drop" ? finite : this.observations.map((o) => (Number.isFinite(o.score) ? o : { point: o.point, score: worst }));
+  private buildModel(pending: readonly Json[], taken: Taken): BatchModel | null {
+    const train = trainingSet(this.observations, this.opts.failed);
     if (train.length < 2) return null;
 
-    const raw = this.opts.warp === "rank" ? rankWarp(train.map((o) => o.score)) : train.map((o) => o.score);
+    const raw = this.opts.warp === "rank" ? rankWarp(train.map((o) => o.value)) : train.map((o) => o.value);
     const mean = raw.reduce((a, b) => a + b, 0) / raw.length;
     const sd = Math.sqrt(raw.reduce((a, b) => a + (b - mean) ** 2, 0) / raw.length) || 1;
     const y = raw.map((s) => (s - mean) / sd);
@@ -221,37 +199,19 @@ export class GpBo implements Strategy {
       this.opts.acquisition === "ei" ? logExpectedImprovement(m, v, incumbent, this.opts.xi) : upperConfidenceBound(m, v, this.opts.ucb_beta),
     );
     for (const p of pending) model.addLie(this.featurize(p));
-    model.setCandidates(this.candidates(finite, taken).map((c) => ({ ...c, features: this.featurize(c.point) })));
+    model.setCandidates(this.candidates(taken).map((c) => ({ ...c, features: this.featurize(c.point) })));
     return model;
   }
 
   /** Mutations (1..mutation_steps) of random members of the top_k observed points, plus random samples; untried and distinct. */
-  private candidates(finite: Observation[], taken: (point: Json, key: string) => boolean): { point: Json; key: string }[] {
-    const space = this.ctx.space;
-    const top = finite
-      .map((o, i) => ({ o, i }))
-      .sort((a, b) => b.o.score - a.o.score || a.i - b.i)
-      .slice(0, this.opts.top_k)
-      .map((e) => e.o.point);
-    const total = this.opts.candidates;
-    const randoms = Math.round(total * this.opts.random_fraction);
-    const out: { point: Json; key: string }[] = [];
-    const keys = new Set<string>();
-    for (let i = 0; i < total; i++) {
-      let point: Json;
-      if (i < total - randoms) {
-        point = this.rng.choice(top);
-        const steps = 1 + this.rng.int(this.opts.mutation_steps);
-        for (let s = 0; s < steps; s++) point = space.mutate!(point, this.rng);
-      } else {
-        point = space.sample(this.rng);
-      }
-      const key = pointHash(space, point);
-      if (keys.has(key) || taken(point, key)) continue;
-      keys.add(key);
-      out.push({ point, key });
-    }
-    return out;
+  private candidates(taken: Taken): Keyed[] {
+    return candidatePool(taken, this.rng, this.observations, {
+      total: this.opts.candidates,
+      topK: this.opts.top_k,
+      mutationSteps: this.opts.mutation_steps,
+      randomFraction: this.opts.random_fraction,
+      parent: "random",
+    });
   }
 
   tell(outcome: TrialOutcome): void {
@@ -267,20 +227,28 @@ export class GpBo implements Strategy {
   }
 
   state(): Json {
-    const s: GpBoState = {
-      rng: this.rng.state(),
-      asked: this.asked,
-      observations: this.observations.map((o) => ({ point: o.point, score: Number.isFinite(o.score) ? o.score : null })),
-    };
-    return s as unknown as Json;
+    return codec.save({ rng: this.rng.state(), asked: this.asked, observations: this.observations });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as GpBoState;
-    this.rng = new Rng(s.rng);
-    this.asked = s.asked;
-    this.observations = s.observations.map((o) => ({ point: o.point, score: o.score === null ? -Infinity : o.score }));
+    const s = codec.load(state, this.name);
+    this.load(s.rng, s.asked, s.observations);
+  }
+
+  /**
+   * Continues from a generator state, an ask count and observations (oldest first, at most
+   * max_train): for strategies that drive this one's model on observations of their own (parego).
+   */
+  load(rng: RngState, asked: number, observations: readonly Member[]): void {
+    this.rng = new Rng(rng);
+    this.asked = asked;
+    this.observations = [...observations];
     this.featureCache.clear();
+  }
+
+  /** The generator's state and the ask count (what `load` takes back). */
+  progress(): { rng: RngState; asked: number } {
+    return { rng: this.rng.state(), asked: this.asked };
   }
 }
 
@@ -316,14 +284,14 @@ class BatchModel {
   }
 
   /**
-   * The candidate with the best acquisition value that is not in `chosen` (candidates were
+   * The candidate with the best acquisition value that was not taken since (candidates were
    * checked against the experiment and pending points when made); it becomes a lie.
    */
-  next(chosen: ReadonlySet<string>): { point: Json; key: string } | undefined {
+  next(taken: Taken): Keyed | undefined {
     let best = -1;
     let bestValue = -Infinity;
     this.candidates.forEach((c, i) => {
-      if (chosen.has(c.key)) return;
+      if (taken.holds(c.key)) return;
       const { mean, variance } = this.gp.predict(c.kx);
       const value = this.acquisition(mean, variance);
       if (best < 0 || value > bestValue) {
@@ -363,7 +331,7 @@ function tableScaling(provider: { names: readonly string[]; features(p: Json): n
 export const gpBo: StrategyComponent<GpBoOptions> = {
   name: "gp_bo",
   description: "Bayesian optimisation: Gaussian process with a Weisfeiler-Lehman graph kernel (NAS-BOWL) or Hamming kernel, expected improvement, constant liar for batches.",
-  requires: GpBo.requires,
+  requires: ["sample", "mutate", "encode"],
   options,
   create: (opts, ctx) => new GpBo(ctx, opts),
 };

@@ -1,9 +1,11 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import { pointHash, type Capability, type SearchSpace } from "../core/space.js";
+import { Rng } from "../core/rng.js";
+import { pointHash } from "../core/space.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
+import { freshOrFallback, Taken } from "./kit/fresh.js";
+import { member, point, rngState, score, stateCodec, type Member } from "./kit/state.js";
 
 const options = z.strictObject({
   initial_samples: z
@@ -25,106 +27,22 @@ const options = z.strictObject({
 });
 export type LocalSearchOptions = z.infer<typeof options>;
 
-// ---------------------------------------------------------------------------------------------
-// Helpers shared by the strategies of this family (simulated annealing, adaptive evolution).
+const role = z.enum(["pool", "local"]);
+type Role = z.infer<typeof role>;
 
-export interface Member {
-  point: Json;
-  score: number;
-}
-
-/** A member as saved in JSON: -Infinity was written as null. */
-export function reviveMember(m: { point: Json; score: number | null } | null): Member | null {
-  return m === null ? null : { point: m.point, score: m.score === null ? -Infinity : m.score };
-}
-
-/** Identity of a point up to equivalence (the experiment's hash of the canonical form): short, so state stays small. */
-export function pointKey(space: SearchSpace, point: Json): string {
-  return pointHash(space, point);
-}
-
-/** Up to `tries` proposals; the first that is neither tried (`ctx.seen`) nor `taken` (pending or in this batch). */
-export function firstFresh(space: SearchSpace, ctx: AskContext, taken: ReadonlySet<string>, tries: number, propose: () => Json): Json | undefined {
-  for (let i = 0; i < tries; i++) {
-    const p = propose();
-    if (!taken.has(pointKey(space, p)) && !ctx.seen(p)) return p;
-  }
-  return undefined;
-}
-
-/**
- * Last resort when random proposals keep hitting tried points (a small or nearly exhausted
- * space): breadth-first over the neighbour graph from `from`, visiting at most `limit` points.
- * `complete` is true when the whole connected part was visited without finding a fresh point,
- * which (the one-change graph of a space being connected) means the space is exhausted.
- */
-export function searchFresh(
-  space: SearchSpace,
-  ctx: AskContext,
-  taken: ReadonlySet<string>,
-  from: readonly Json[],
-  limit = 5000,
-): { point?: Json; complete: boolean } {
-  if (typeof space.neighbours !== "function") return { complete: false };
-  const visited = new Set<string>();
-  const frontier: Json[] = [];
-  for (const p of from) {
-    const k = pointKey(space, p);
-    if (!visited.has(k)) {
-      visited.add(k);
-      frontier.push(p);
-    }
-  }
-  for (let head = 0; head < frontier.length; head++) {
-    const p = frontier[head];
-    if (!taken.has(pointKey(space, p)) && !ctx.seen(p)) return { point: p, complete: false };
-    for (const nb of space.neighbours(p)) {
-      const k = pointKey(space, nb);
-      if (visited.has(k)) continue;
-      if (visited.size >= limit) return { complete: false };
-      visited.add(k);
-      frontier.push(nb);
-    }
-  }
-  return { complete: from.length > 0 };
-}
-
-/**
- * A fresh point by `propose`, then by random sampling, then by neighbour search. When none is
- * found: nothing if the space is provably exhausted, else a `repeat` of a tried point (usually
- * answered by the experiment's cache), since an empty answer would end the experiment.
- */
-export function freshOrFallback(
-  space: SearchSpace,
-  rng: Rng,
-  ctx: AskContext,
-  taken: ReadonlySet<string>,
-  tries: number,
-  propose: () => Json,
-  anchors: readonly Json[],
-): { point?: Json; repeat: boolean } {
-  const p = firstFresh(space, ctx, taken, tries, propose) ?? firstFresh(space, ctx, taken, Math.max(tries, 20), () => space.sample(rng));
-  if (p !== undefined) return { point: p, repeat: false };
-  const found = searchFresh(space, ctx, taken, anchors.length > 0 ? anchors : [space.sample(rng)]);
-  if (found.point !== undefined) return { point: found.point, repeat: false };
-  return found.complete ? { repeat: false } : { point: propose(), repeat: true };
-}
-
-// ---------------------------------------------------------------------------------------------
-
-type Role = "pool" | "local";
-
-interface LocalSearchState {
-  rng: RngState;
-  current: Member | null;
-  bestNeighbour: Member | null;
-  queue: Json[];
-  outstanding: [string, Role][];
-  pool: { told: number; best: Member | null };
-  recent: [string, number | null][];
-  recentCap: number;
-  climbs: number;
-}
+const codec = stateCodec(
+  z.object({
+    rng: rngState,
+    current: member.nullable(),
+    bestNeighbour: member.nullable(),
+    queue: z.array(point),
+    outstanding: z.array(z.tuple([z.string(), role])),
+    pool: z.object({ told: z.number().int().min(0), best: member.nullable() }),
+    recent: z.array(z.tuple([z.string(), score])),
+    recentCap: z.number().int().min(0),
+    climbs: z.number().int().min(0),
+  }),
+);
 
 /**
  * Local search (hill climbing with restarts), White et al. 2021: the best of `initial_samples`
@@ -139,8 +57,7 @@ interface LocalSearchState {
  * was already evaluated counts with its score instead of being evaluated again.
  */
 export class LocalSearch implements Strategy {
-  static readonly requires: Capability[] = ["sample", "neighbours"];
-  readonly name = "local_search";
+  readonly name = localSearch.name;
   private rng: Rng;
   private current: Member | null = null;
   private currentKey = "";
@@ -166,7 +83,7 @@ export class LocalSearch implements Strategy {
   }
 
   private key(point: Json): string {
-    return pointKey(this.ctx.space, point);
+    return pointHash(this.ctx.space, point);
   }
 
   private remember(key: string, score: number): void {
@@ -235,19 +152,18 @@ export class LocalSearch implements Strategy {
   }
 
   /** Drops suggestions the loop no longer runs (a paused trial is never told), so a step cannot wait forever. */
-  private reconcile(pending: readonly Json[]): Set<string> {
-    const keys = new Set(pending.map((p) => this.key(p)));
-    for (const k of [...this.outstanding.keys()]) if (!keys.has(k)) this.outstanding.delete(k);
-    return keys;
+  private reconcile(taken: Taken): void {
+    for (const k of [...this.outstanding.keys()]) if (!taken.holds(k)) this.outstanding.delete(k);
   }
 
   ask(n: number, ctx: AskContext): Json[] {
     const space = this.ctx.space;
-    const taken = this.reconcile(ctx.pending);
+    const taken = new Taken(space, ctx);
+    this.reconcile(taken);
     const batch: Json[] = [];
     const take = (p: Json, role: Role) => {
       const k = this.key(p);
-      taken.add(k);
+      taken.add(p, k);
       this.outstanding.set(k, role);
       batch.push(p);
     };
@@ -257,21 +173,21 @@ export class LocalSearch implements Strategy {
         const p = this.queue.shift()!;
         const k = this.key(p);
         // In flight: it is still awaited (outstanding). Tried long ago: skipped, its score is unknown here.
-        if (!taken.has(k) && !ctx.seen(p)) take(p, "local");
+        if (!taken.has(p, k)) take(p, "local");
         continue;
       }
       // The neighbourhood is all in flight: explore around the likely next centre, else collect restart points.
       const cur = this.current;
       const next = cur && this.bestNeighbour && this.bestNeighbour.score > cur.score ? this.bestNeighbour : null;
       if (next) {
-        const fresh = space.neighbours!(next.point).filter((p) => !taken.has(this.key(p)) && !ctx.seen(p));
+        const fresh = space.neighbours!(next.point).filter((p) => !taken.has(p));
         if (fresh.length > 0) {
           take(this.rng.choice(fresh), "local");
           continue;
         }
       }
       const anchors = [cur, this.pool.best].filter((m): m is Member => m !== null).map((m) => m.point);
-      const found = freshOrFallback(space, this.rng, ctx, taken, 20, () => space.sample(this.rng), anchors);
+      const found = freshOrFallback(taken, this.rng, 20, () => space.sample(this.rng), anchors);
       // Every point tried, or only repeats left: stop here (a repeat only when the batch would be empty).
       if (found.point === undefined || (found.repeat && batch.length > 0)) break;
       take(found.point, "pool");
@@ -294,7 +210,7 @@ export class LocalSearch implements Strategy {
   }
 
   state(): Json {
-    const s: LocalSearchState = {
+    return codec.save({
       rng: this.rng.state(),
       current: this.current,
       bestNeighbour: this.bestNeighbour,
@@ -304,19 +220,18 @@ export class LocalSearch implements Strategy {
       recent: [...this.recent],
       recentCap: this.recentCap,
       climbs: this.climbs,
-    };
-    return s as unknown as Json;
+    });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as LocalSearchState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
-    this.setCurrent(reviveMember(s.current));
-    this.bestNeighbour = reviveMember(s.bestNeighbour);
-    this.queue = [...s.queue];
+    this.setCurrent(s.current);
+    this.bestNeighbour = s.bestNeighbour;
+    this.queue = s.queue;
     this.outstanding = new Map(s.outstanding);
-    this.pool = { told: s.pool.told, best: reviveMember(s.pool.best) };
-    this.recent = new Map(s.recent.map(([k, score]) => [k, score === null ? -Infinity : score]));
+    this.pool = s.pool;
+    this.recent = new Map(s.recent);
     this.recentCap = s.recentCap;
     this.climbs = s.climbs;
   }
@@ -325,7 +240,7 @@ export class LocalSearch implements Strategy {
 export const localSearch: StrategyComponent<LocalSearchOptions> = {
   name: "local_search",
   description: "Local search, White et al. 2021: best-improvement hill climbing over all neighbours, random restarts at local optima.",
-  requires: LocalSearch.requires,
+  requires: ["sample", "neighbours"],
   options,
   create: (opts, ctx) => new LocalSearch(ctx, opts),
 };

@@ -9,9 +9,10 @@ import type { Json } from "../core/json.js";
 import type { Metrics } from "../core/evaluator.js";
 import type { Objectives } from "../core/objectives.js";
 import type { AskContext, StrategyContext, TrialOutcome } from "../core/strategy.js";
-import { pointHash } from "../core/space.js";
 import { UserError } from "../core/errors.js";
 import { constrainedRanks, crowdingDistance } from "../objectives/pareto.js";
+import { Taken } from "./kit/fresh.js";
+import { point, positiveInfinity, score } from "./kit/state.js";
 
 export const weightsOption = z
   .array(z.number().min(0))
@@ -22,14 +23,15 @@ export const weightsOption = z
       "(augmented Chebyshev distance of normalised objectives) instead of spreading over the whole Pareto front",
   );
 
-/** A told trial as the multi-objective strategies keep it: objective vector (null = -Infinity in JSON) and violation. */
-export interface MoMember {
-  point: Json;
-  /** Objectives oriented so that larger is better. */
-  vec: number[];
+/** A told trial as the multi-objective strategies keep it (and save it in their states). */
+export const moMember = z.object({
+  point,
+  /** Objectives oriented so that larger is better; -Infinity for a failed or pruned trial. */
+  vec: z.array(score),
   /** Total constraint violation; Infinity for failed or pruned trials. */
-  violation: number;
-}
+  violation: positiveInfinity,
+});
+export type MoMember = z.infer<typeof moMember>;
 
 export function objectiveVector(objectives: Objectives, metrics: Metrics): number[] {
   return objectives.list.map((_, i) => objectives.orient(metrics, i));
@@ -40,16 +42,6 @@ export function memberOf(objectives: Objectives, outcome: TrialOutcome): MoMembe
   const vec = ok ? objectiveVector(objectives, outcome.metrics) : objectives.list.map(() => -Infinity);
   const violation = ok ? objectives.violation(outcome.metrics) : Infinity;
   return { point: outcome.point, vec, violation };
-}
-
-/** JSON-safe form (infinities as null) and back. */
-export function saveMember(m: MoMember): Json {
-  return { point: m.point, vec: m.vec.map((v) => (Number.isFinite(v) ? v : null)), violation: Number.isFinite(m.violation) ? m.violation : null };
-}
-
-export function loadMember(j: Json): MoMember {
-  const o = j as { point: Json; vec: (number | null)[]; violation: number | null };
-  return { point: o.point, vec: o.vec.map((v) => (v === null ? -Infinity : v)), violation: o.violation === null ? Infinity : o.violation };
 }
 
 /** Checks and normalises a preference vector against the number of objectives. */
@@ -147,15 +139,14 @@ export function beats(rank: Int32Array, key: Float64Array, i: number, j: number)
  * from cheap metrics. Falls back to the last point that passes the cheap filter (or the last made).
  */
 export class Fresh {
-  private readonly batchKeys = new Set<string>();
-  private readonly pendingKeys: Set<string>;
+  private readonly taken: Taken;
 
   constructor(
     private readonly sctx: StrategyContext,
-    private readonly actx: AskContext,
+    actx: AskContext,
     private readonly tries: number,
   ) {
-    this.pendingKeys = new Set(actx.pending.map((p) => pointHash(sctx.space, p)));
+    this.taken = new Taken(sctx.space, actx);
   }
 
   /** Violation of constraints on metrics known before evaluation (0 when none is known). */
@@ -169,9 +160,9 @@ export class Fresh {
 
   /** Takes `point` into the batch when it is new and not known infeasible; false (nothing recorded) otherwise. */
   tryAccept(point: Json): boolean {
-    const key = pointHash(this.sctx.space, point);
-    if (this.batchKeys.has(key) || this.pendingKeys.has(key) || this.actx.seen(point) || this.cheapViolation(point) > 0) return false;
-    this.batchKeys.add(key);
+    const key = this.taken.key(point);
+    if (this.taken.has(point, key) || this.cheapViolation(point) > 0) return false;
+    this.taken.add(point, key);
     return true;
   }
 
@@ -179,8 +170,7 @@ export class Fresh {
     let fallback: Json | undefined;
     let last: Json = make();
     for (let i = 0; ; i++) {
-      const key = pointHash(this.sctx.space, last);
-      const dup = this.batchKeys.has(key) || this.pendingKeys.has(key) || this.actx.seen(last);
+      const dup = this.taken.has(last);
       const cheapOk = this.cheapViolation(last) === 0;
       if (cheapOk && fallback === undefined) fallback = last;
       if (!dup && cheapOk) break;
@@ -190,7 +180,7 @@ export class Fresh {
       }
       last = make();
     }
-    this.batchKeys.add(pointHash(this.sctx.space, last));
+    this.taken.add(last);
     return last;
   }
 }

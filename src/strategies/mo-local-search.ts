@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import type { Capability } from "../core/space.js";
+import { Rng } from "../core/rng.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
-import { bounds, chebyshev, Fresh, loadMember, memberOf, normaliseWeights, rankMembers, saveMember, weightsOption, type MoMember } from "./mo-common.js";
+import { rngState, stateCodec } from "./kit/state.js";
+import { bounds, chebyshev, Fresh, memberOf, moMember, normaliseWeights, rankMembers, weightsOption, type MoMember } from "./mo-common.js";
 
 const options = z.strictObject({
   initial_samples: z.number().int().min(1).default(10).describe("random suggestions before the local search starts"),
@@ -13,11 +13,8 @@ const options = z.strictObject({
 });
 export type MoLocalSearchOptions = z.infer<typeof options>;
 
-interface MoLsState {
-  rng: RngState;
-  asked: number;
-  archive: Json[];
-}
+/** The archive is the non-dominated front: bounded by the front's size, not by the trials. */
+const codec = stateCodec(z.object({ rng: rngState, asked: z.number().int().min(0), archive: z.array(moMember) }));
 
 /**
  * Pareto local search (Paquete et al. 2004): keeps the archive of non-dominated results
@@ -26,8 +23,7 @@ interface MoLsState {
  * neighbourhood is exhausted it restarts from a random point.
  */
 export class MoLocalSearch implements Strategy {
-  static readonly requires: Capability[] = ["sample", "neighbours"];
-  readonly name = "mo_local_search";
+  readonly name = moLocalSearch.name;
   private rng: Rng;
   private asked = 0;
   private archive: MoMember[] = [];
@@ -77,22 +73,21 @@ export class MoLocalSearch implements Strategy {
   }
 
   state(): Json {
-    const s: MoLsState = { rng: this.rng.state(), asked: this.asked, archive: this.archive.map(saveMember) };
-    return s as unknown as Json;
+    return codec.save({ rng: this.rng.state(), asked: this.asked, archive: this.archive });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as MoLsState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.asked = s.asked;
-    this.archive = s.archive.map(loadMember);
+    this.archive = s.archive;
   }
 }
 
 export const moLocalSearch: StrategyComponent<MoLocalSearchOptions> = {
   name: "mo_local_search",
   description: "Pareto local search: untried neighbours of the non-dominated archive (or of the member nearest a preference vector); random restarts.",
-  requires: MoLocalSearch.requires,
+  requires: ["sample", "neighbours"],
   options,
   create: (opts, ctx) => new MoLocalSearch(ctx, opts),
 };

@@ -1,25 +1,24 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import type { Capability } from "../core/space.js";
+import { Rng } from "../core/rng.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
-import { beats, Fresh, loadMember, memberOf, normaliseWeights, rankMembers, saveMember, weightsOption, type MoMember } from "./mo-common.js";
+import { tournamentFitsPopulation } from "./kit/options.js";
+import { rngState, stateCodec } from "./kit/state.js";
+import { beats, Fresh, memberOf, moMember, normaliseWeights, rankMembers, weightsOption, type MoMember } from "./mo-common.js";
 
-const options = z.strictObject({
-  population_size: z.number().int().min(2).default(20).describe("members kept alive (the oldest dies when a result arrives)"),
-  sample_size: z.number().int().min(1).default(10).describe("tournament size: the best of this many random members (by Pareto rank, then crowding) is the parent"),
-  initial_samples: z.number().int().min(1).optional().describe("random suggestions before evolution starts (default: population_size)"),
-  dedupe_tries: z.number().int().min(0).default(20).describe("re-draw a child up to this many times when already tried or known infeasible from cheap metrics"),
-  weights: weightsOption,
-});
+const options = z
+  .strictObject({
+    population_size: z.number().int().min(2).default(20).describe("members kept alive (the oldest dies when a result arrives)"),
+    sample_size: z.number().int().min(1).default(10).describe("tournament size: the best of this many random members (by Pareto rank, then crowding) is the parent"),
+    initial_samples: z.number().int().min(1).optional().describe("random suggestions before evolution starts (default: population_size)"),
+    dedupe_tries: z.number().int().min(0).default(20).describe("re-draw a child up to this many times when already tried or known infeasible from cheap metrics"),
+    weights: weightsOption,
+  })
+  .superRefine(tournamentFitsPopulation);
 export type MoReaOptions = z.infer<typeof options>;
 
-interface MoReaState {
-  rng: RngState;
-  initialAsked: number;
-  population: Json[];
-}
+const codec = stateCodec(z.object({ rng: rngState, initialAsked: z.number().int().min(0), population: z.array(moMember) }));
 
 /**
  * Multi-objective regularized evolution: regularized (aging) evolution (Real et al. 2019) whose
@@ -29,8 +28,7 @@ interface MoReaState {
  * the oldest member leaves, so out-of-order results are fine.
  */
 export class MoRea implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate"];
-  readonly name = "mo_rea";
+  readonly name = moRea.name;
   private rng: Rng;
   private initialAsked = 0;
   private population: MoMember[] = [];
@@ -40,9 +38,6 @@ export class MoRea implements Strategy {
     private readonly ctx: StrategyContext,
     private readonly opts: MoReaOptions,
   ) {
-    if (opts.sample_size > opts.population_size) {
-      throw new RangeError(`sample_size (${opts.sample_size}) must not exceed population_size (${opts.population_size})`);
-    }
     this.weights = normaliseWeights(opts.weights, ctx.objectives, "mo_rea");
     this.rng = Rng.derive(ctx.seed, "mo-rea");
   }
@@ -79,22 +74,21 @@ export class MoRea implements Strategy {
   }
 
   state(): Json {
-    const s: MoReaState = { rng: this.rng.state(), initialAsked: this.initialAsked, population: this.population.map(saveMember) };
-    return s as unknown as Json;
+    return codec.save({ rng: this.rng.state(), initialAsked: this.initialAsked, population: this.population });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as MoReaState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.initialAsked = s.initialAsked;
-    this.population = s.population.map(loadMember);
+    this.population = s.population;
   }
 }
 
 export const moRea: StrategyComponent<MoReaOptions> = {
   name: "mo_rea",
   description: "Multi-objective regularized evolution: aging population, tournament on Pareto rank then crowding distance (or a preference vector), mutation.",
-  requires: MoRea.requires,
+  requires: ["sample", "mutate"],
   options,
   create: (opts, ctx) => new MoRea(ctx, opts),
 };

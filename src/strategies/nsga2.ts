@@ -1,10 +1,11 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import type { Capability } from "../core/space.js";
+import { Rng } from "../core/rng.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
-import { beats, Fresh, loadMember, memberOf, normaliseWeights, rankMembers, saveMember, weightsOption, type MoMember } from "./mo-common.js";
+import { samePoint } from "./kit/fresh.js";
+import { anyNumber, rngState, stateCodec } from "./kit/state.js";
+import { beats, Fresh, memberOf, moMember, normaliseWeights, rankMembers, weightsOption, type MoMember } from "./mo-common.js";
 
 const options = z.strictObject({
   population_size: z.number().int().min(2).default(20).describe("parents kept each generation; a generation is this many offspring"),
@@ -20,12 +21,21 @@ interface Parent extends MoMember {
   key: number;
 }
 
-interface Nsga2State {
-  rng: RngState;
-  initialAsked: number;
-  population: { m: Json; rank: number; key: number | string }[];
-  offspring: Json[];
-}
+const codec = stateCodec(
+  z.object({
+    rng: rngState,
+    initialAsked: z.number().int().min(0),
+    population: z.array(
+      z.object({
+        m: moMember,
+        rank: z.number().int().min(0),
+        // Crowding distance (Infinity at a front's ends); earlier releases wrote an infinite one as a string.
+        key: z.union([anyNumber, z.string().transform(Number)]),
+      }),
+    ),
+    offspring: z.array(moMember),
+  }),
+);
 
 /**
  * NSGA-II (Deb et al. 2002), steady over asynchronous results: the first `population_size`
@@ -37,8 +47,7 @@ interface Nsga2State {
  * With `weights`, the preference's Chebyshev distance replaces crowding (one trade-off, not a spread).
  */
 export class Nsga2 implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate", "crossover"];
-  readonly name = "nsga2";
+  readonly name = nsga2.name;
   private rng: Rng;
   private initialAsked = 0;
   private population: Parent[] = [];
@@ -68,7 +77,7 @@ export class Nsga2 implements Strategy {
           const a = this.tournament();
           const b = this.tournament();
           let child = this.rng.next() < this.opts.crossover_prob ? space.crossover!(a.point, b.point, this.rng) : a.point;
-          const same = JSON.stringify(child) === JSON.stringify(a.point) || JSON.stringify(child) === JSON.stringify(b.point);
+          const same = samePoint(child, a.point) || samePoint(child, b.point);
           if (same || this.rng.next() < this.opts.mutation_prob) child = space.mutate!(child, this.rng);
           return child;
         }),
@@ -105,28 +114,27 @@ export class Nsga2 implements Strategy {
   }
 
   state(): Json {
-    const s: Nsga2State = {
+    return codec.save({
       rng: this.rng.state(),
       initialAsked: this.initialAsked,
-      population: this.population.map((p) => ({ m: saveMember(p), rank: p.rank, key: Number.isFinite(p.key) ? p.key : String(p.key) })),
-      offspring: this.offspring.map(saveMember),
-    };
-    return s as unknown as Json;
+      population: this.population.map((p) => ({ m: { point: p.point, vec: p.vec, violation: p.violation }, rank: p.rank, key: p.key })),
+      offspring: this.offspring,
+    });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as Nsga2State;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.initialAsked = s.initialAsked;
-    this.population = s.population.map((p) => ({ ...loadMember(p.m), rank: p.rank, key: Number(p.key) }));
-    this.offspring = s.offspring.map(loadMember);
+    this.population = s.population.map((p) => ({ ...p.m, rank: p.rank, key: p.key }));
+    this.offspring = s.offspring;
   }
 }
 
 export const nsga2: StrategyComponent<Nsga2Options> = {
   name: "nsga2",
   description: "NSGA-II (Deb et al. 2002): non-dominated sorting, crowding distance, binary tournaments, crossover + mutation; constraints by violation.",
-  requires: Nsga2.requires,
+  requires: ["sample", "mutate", "crossover"],
   options,
   create: (opts, ctx) => new Nsga2(ctx, opts),
 };

@@ -1,12 +1,12 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
 import { Rng, type RngState } from "../core/rng.js";
-import type { Capability } from "../core/space.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
 import { GpBo, gpBo } from "./gp-bo.js";
-import { bounds, chebyshev, cheapConstraintViolation, loadMember, memberOf, normaliseWeights, saveMember, weightsOption, type MoMember } from "./mo-common.js";
-import { keepBestAndRecent } from "./observations.js";
+import { keepBestAndRecent } from "./kit/observations.js";
+import { rngState, stateCodec } from "./kit/state.js";
+import { bounds, chebyshev, cheapConstraintViolation, memberOf, moMember, normaliseWeights, weightsOption, type MoMember } from "./mo-common.js";
 
 const options = z.strictObject({
   weights: weightsOption,
@@ -19,12 +19,15 @@ const options = z.strictObject({
 });
 export type ParegoOptions = z.infer<typeof options>;
 
-interface ParegoState {
-  rng: RngState;
-  gp: Json;
-  asked: number;
-  observations: Json[];
-}
+const codec = stateCodec(
+  z.object({
+    rng: rngState,
+    /** The inner GP strategy's generator. */
+    gp: z.object({ rng: rngState }),
+    asked: z.number().int().min(0),
+    observations: z.array(moMember),
+  }),
+);
 
 /**
  * ParEGO-style random-scalarisation Bayesian optimisation (Knowles 2006): each ask draws a weight
@@ -35,13 +38,12 @@ interface ParegoState {
  * get the worst scalar. Points known infeasible from cheap metrics are never suggested.
  */
 export class Parego implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate", "encode"];
-  readonly name = "parego";
+  readonly name = parego.name;
   private rng: Rng;
   private asked = 0;
   private observations: MoMember[] = [];
   private readonly inner: GpBo;
-  private gpState: Json;
+  private gpRng: RngState;
   private readonly weights?: number[];
 
   constructor(
@@ -57,7 +59,7 @@ export class Parego implements Strategy {
       max_train: opts.max_train,
     });
     this.inner = new GpBo({ space: ctx.space, objectives: ctx.objectives, seed: ctx.seed }, gpOpts);
-    this.gpState = this.inner.state();
+    this.gpRng = this.inner.progress().rng;
     this.rng = Rng.derive(ctx.seed, "parego");
   }
 
@@ -73,10 +75,7 @@ export class Parego implements Strategy {
     const w = this.weights ?? this.drawWeights(m);
     const { lo, hi } = bounds(this.observations, m);
     const scored = this.observations.map((o) => ({ point: o.point, score: o.violation === 0 ? -chebyshev(o.vec, w, lo, hi, this.opts.rho) : -Infinity }));
-    const finite = (s: number) => (Number.isFinite(s) ? s : null);
-    const keep = keepBestAndRecent(scored, this.opts.max_train);
-    const gs = this.gpState as { rng: RngState };
-    this.inner.restore({ rng: gs.rng, asked: this.asked, observations: keep.map((o) => ({ point: o.point, score: finite(o.score) })) } as unknown as Json);
+    this.inner.load(this.gpRng, this.asked, keepBestAndRecent(scored, this.opts.max_train));
     const lookup = this.ctx.cheapMetrics;
     const objectives = this.ctx.objectives;
     const filtered: AskContext =
@@ -91,7 +90,7 @@ export class Parego implements Strategy {
           }
         : actx;
     const batch = this.inner.ask(n, filtered);
-    this.gpState = this.inner.state();
+    this.gpRng = this.inner.progress().rng;
     this.asked += batch.length;
     return batch;
   }
@@ -101,23 +100,22 @@ export class Parego implements Strategy {
   }
 
   state(): Json {
-    const s: ParegoState = { rng: this.rng.state(), gp: { rng: (this.gpState as { rng: RngState }).rng }, asked: this.asked, observations: this.observations.map(saveMember) };
-    return s as unknown as Json;
+    return codec.save({ rng: this.rng.state(), gp: { rng: this.gpRng }, asked: this.asked, observations: this.observations });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as ParegoState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
-    this.gpState = s.gp;
+    this.gpRng = s.gp.rng;
     this.asked = s.asked;
-    this.observations = s.observations.map(loadMember);
+    this.observations = s.observations;
   }
 }
 
 export const parego: StrategyComponent<ParegoOptions> = {
   name: "parego",
   description: "ParEGO-style BO: a random (or preferred) augmented Chebyshev scalarisation per ask, GP (WL / Hamming kernel) + EI over mutations.",
-  requires: Parego.requires,
+  requires: ["sample", "mutate", "encode"],
   options,
   create: (opts, ctx) => new Parego(ctx, opts),
 };

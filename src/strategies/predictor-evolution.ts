@@ -1,48 +1,51 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
+import { Rng } from "../core/rng.js";
 import { UserError } from "../core/errors.js";
-import { pointHash, type Capability } from "../core/space.js";
+import { supports } from "../core/space.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
 import type { Predictor } from "../predictors/predictor.js";
 import { predictors } from "../predictors/registry.js";
-import { keepBestAndRecent } from "./observations.js";
+import { retryWhileTaken, Taken, type Keyed } from "./kit/fresh.js";
+import { keepBestAndRecent } from "./kit/observations.js";
+import { tournamentFitsPopulation } from "./kit/options.js";
+import { member, point, rngState, stateCodec, type Member } from "./kit/state.js";
+import { trainingSet } from "./kit/training.js";
 
-const options = z.strictObject({
-  predictor: z.string().default("gp").describe("registry name of the predictor that screens the offspring (src/predictors/registry.ts)"),
-  predictor_options: z.record(z.string(), z.unknown()).default({}).describe("options of that predictor"),
-  population_size: z.number().int().min(2).default(20).describe("members kept alive (the oldest dies when a result arrives); also the number of initial random samples"),
-  sample_size: z.number().int().min(1).default(5).describe("tournament size: the best of this many random members is a parent"),
-  offspring: z.number().int().min(1).default(200).describe("children made per generation (mutation and crossover), all screened by the predictor"),
-  evaluate_fraction: z
-    .number()
-    .gt(0)
-    .max(1)
-    .default(0.05)
-    .describe("share of each generation's children, the best by the predictor, that are evaluated (at least one)"),
-  crossover_rate: z.number().min(0).max(1).default(0.3).describe("chance that a child is the crossover of two tournament winners (then mutated with chance 1/2); needs space crossover"),
-  max_mutations: z.number().int().min(1).default(2).describe("a mutated child gets 1 to this many mutations"),
-  acquisition: z.enum(["mean", "ucb"]).default("ucb").describe("children ranked by predicted mean, or by mean + ucb_beta * std"),
-  ucb_beta: z.number().min(0).default(1).describe("exploration weight for acquisition ucb"),
-  max_train: z.number().int().min(2).default(300).describe("observations the predictor is refitted on (the best half and the most recent): bounds refit cost"),
-  dedupe_tries: z.number().int().min(0).default(10).describe("re-draw a random initial point up to this many times when it was already tried"),
-});
+const options = z
+  .strictObject({
+    predictor: z.string().default("gp").describe("registry name of the predictor that screens the offspring (src/predictors/registry.ts)"),
+    predictor_options: z.record(z.string(), z.unknown()).default({}).describe("options of that predictor"),
+    population_size: z.number().int().min(2).default(20).describe("members kept alive (the oldest dies when a result arrives); also the number of initial random samples"),
+    sample_size: z.number().int().min(1).default(5).describe("tournament size: the best of this many random members is a parent"),
+    offspring: z.number().int().min(1).default(200).describe("children made per generation (mutation and crossover), all screened by the predictor"),
+    evaluate_fraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.05)
+      .describe("share of each generation's children, the best by the predictor, that are evaluated (at least one)"),
+    crossover_rate: z.number().min(0).max(1).default(0.3).describe("chance that a child is the crossover of two tournament winners (then mutated with chance 1/2); needs space crossover"),
+    max_mutations: z.number().int().min(1).default(2).describe("a mutated child gets 1 to this many mutations"),
+    acquisition: z.enum(["mean", "ucb"]).default("ucb").describe("children ranked by predicted mean, or by mean + ucb_beta * std"),
+    ucb_beta: z.number().min(0).default(1).describe("exploration weight for acquisition ucb"),
+    max_train: z.number().int().min(2).default(300).describe("observations the predictor is refitted on (the best half and the most recent): bounds refit cost"),
+    dedupe_tries: z.number().int().min(0).default(10).describe("re-draw a random initial point up to this many times when it was already tried"),
+  })
+  .superRefine(tournamentFitsPopulation);
 export type PredictorEvolutionOptions = z.infer<typeof options>;
 
-interface Observation {
-  point: Json;
-  score: number;
-}
-
-interface PeState {
-  rng: RngState;
-  population: { point: Json; score: number | null }[];
-  observations: { point: Json; score: number | null }[];
-  initialAsked: number;
-  queue: Json[];
-  generations: number;
-}
+const codec = stateCodec(
+  z.object({
+    rng: rngState,
+    population: z.array(member),
+    observations: z.array(member),
+    initialAsked: z.number().int().min(0),
+    queue: z.array(point),
+    generations: z.number().int().min(0),
+  }),
+);
 
 /**
  * Predictor-guided evolution (Guo et al. 2024): an aging population as in regularized
@@ -56,11 +59,10 @@ interface PeState {
  * a restored search refits it and continues exactly as the uninterrupted one.
  */
 export class PredictorEvolution implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate"];
-  readonly name = "predictor_evolution";
+  readonly name = predictorEvolution.name;
   private rng: Rng;
-  private population: Observation[] = [];
-  private observations: Observation[] = [];
+  private population: Member[] = [];
+  private observations: Member[] = [];
   private initialAsked = 0;
   private queue: Json[] = [];
   private generations = 0;
@@ -73,11 +75,10 @@ export class PredictorEvolution implements Strategy {
     private readonly ctx: StrategyContext,
     private readonly opts: PredictorEvolutionOptions,
   ) {
-    if (opts.sample_size > opts.population_size) throw new UserError(`predictor_evolution: sample_size (${opts.sample_size}) must not exceed population_size (${opts.population_size})`);
     const factory = predictors[opts.predictor];
     if (!factory) throw new UserError(`predictor_evolution: unknown predictor "${opts.predictor}"; known: ${Object.keys(predictors).join(", ")}`);
     for (const cap of factory.requires) {
-      if (typeof (ctx.space as unknown as Record<string, unknown>)[cap] !== "function") {
+      if (!supports(ctx.space, cap)) {
         throw new UserError(`predictor_evolution: predictor "${opts.predictor}" needs the space to support ${cap}; space "${ctx.space.name}" does not`);
       }
     }
@@ -89,33 +90,32 @@ export class PredictorEvolution implements Strategy {
   async ask(n: number, ctx: AskContext): Promise<Json[]> {
     const space = this.ctx.space;
     const batch: Json[] = [];
-    const taken = new Set<string>(ctx.pending.map((p) => pointHash(space, p)));
-    const isTaken = (p: Json, key: string) => taken.has(key) || ctx.seen(p);
+    const taken = new Taken(space, ctx);
     for (let i = 0; i < n; i++) {
       let point: Json | undefined;
       if (this.initialAsked < this.opts.population_size || this.population.length === 0) {
         this.initialAsked++;
-        point = space.sample(this.rng);
-        for (let t = 0; t < this.opts.dedupe_tries && isTaken(point, pointHash(space, point)); t++) point = space.sample(this.rng);
+        const sample = () => space.sample(this.rng);
+        point = retryWhileTaken(taken, sample(), this.opts.dedupe_tries, sample);
       } else {
         while (this.queue.length > 0 && point === undefined) {
           const q = this.queue.shift()!;
-          if (!isTaken(q, pointHash(space, q))) point = q;
+          if (!taken.has(q)) point = q;
         }
         if (point === undefined) {
-          await this.generation(isTaken);
+          await this.generation(taken);
           point = this.queue.shift() ?? space.mutate!(this.tournament().point, this.rng);
         }
       }
       batch.push(point);
-      taken.add(pointHash(space, point));
+      taken.add(point);
     }
     return batch;
   }
 
-  private tournament(): Observation {
+  private tournament(): Member {
     const k = Math.min(this.opts.sample_size, this.population.length);
-    let best: Observation | undefined;
+    let best: Member | undefined;
     for (const i of this.rng.sampleIndices(this.population.length, k)) {
       const m = this.population[i];
       if (!best || m.score > best.score) best = m;
@@ -139,15 +139,14 @@ export class PredictorEvolution implements Strategy {
   }
 
   /** One generation: offspring, screened by the predictor (refitted when results arrived), the best fraction queued. */
-  private async generation(isTaken: (p: Json, key: string) => boolean): Promise<void> {
-    const space = this.ctx.space;
+  private async generation(taken: Taken): Promise<void> {
     this.generations++;
-    const children: { point: Json; key: string }[] = [];
+    const children: Keyed[] = [];
     const keys = new Set<string>();
     for (let i = 0; i < this.opts.offspring; i++) {
       const point = this.child();
-      const key = pointHash(space, point);
-      if (keys.has(key) || isTaken(point, key)) continue;
+      const key = taken.key(point);
+      if (keys.has(key) || taken.has(point, key)) continue;
       keys.add(key);
       children.push({ point, key });
     }
@@ -167,11 +166,8 @@ export class PredictorEvolution implements Strategy {
   /** Refits the predictor on the observations when they changed; false when there is too little to fit on. */
   private async refit(): Promise<boolean> {
     if (this.fittedVersion === this.version) return true;
-    const finite = this.observations.filter((o) => Number.isFinite(o.score));
-    if (finite.length < 2) return false;
-    const worst = Math.min(...finite.map((o) => o.score));
-    const data = this.observations.map((o) => ({ point: o.point, value: Number.isFinite(o.score) ? o.score : worst }));
-    await this.predictor!.fit(data);
+    if (this.observations.filter((o) => Number.isFinite(o.score)).length < 2) return false;
+    await this.predictor!.fit(trainingSet(this.observations, "worst"));
     this.fittedVersion = this.version;
     return true;
   }
@@ -191,26 +187,23 @@ export class PredictorEvolution implements Strategy {
   }
 
   state(): Json {
-    const enc = (o: Observation) => ({ point: o.point, score: Number.isFinite(o.score) ? o.score : null });
-    const s: PeState = {
+    return codec.save({
       rng: this.rng.state(),
-      population: this.population.map(enc),
-      observations: this.observations.map(enc),
+      population: this.population,
+      observations: this.observations,
       initialAsked: this.initialAsked,
       queue: this.queue,
       generations: this.generations,
-    };
-    return s as unknown as Json;
+    });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as PeState;
-    const dec = (o: { point: Json; score: number | null }) => ({ point: o.point, score: o.score === null ? -Infinity : o.score });
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
-    this.population = s.population.map(dec);
-    this.observations = s.observations.map(dec);
+    this.population = s.population;
+    this.observations = s.observations;
     this.initialAsked = s.initialAsked;
-    this.queue = s.queue.slice();
+    this.queue = s.queue;
     this.generations = s.generations;
     // The predictor is refitted (deterministically) at the next generation.
     this.version++;
@@ -220,7 +213,7 @@ export class PredictorEvolution implements Strategy {
 export const predictorEvolution: StrategyComponent<PredictorEvolutionOptions> = {
   name: "predictor_evolution",
   description: "Predictor-guided evolution (Guo et al. 2024): aging population, many offspring per generation screened by a performance predictor, only the most promising evaluated.",
-  requires: PredictorEvolution.requires,
+  requires: ["sample", "mutate"],
   options,
   create: (opts, ctx) => new PredictorEvolution(ctx, opts),
 };

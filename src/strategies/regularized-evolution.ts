@@ -1,11 +1,14 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import type { Capability } from "../core/space.js";
+import { Rng } from "../core/rng.js";
 import type { AskContext, PartialOutcome, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
+import { retryWhileTaken, Taken } from "./kit/fresh.js";
+import { tournamentFitsPopulation } from "./kit/options.js";
+import { point, rngState, score, stateCodec } from "./kit/state.js";
 
-const options = z.strictObject({
+const options = z
+  .strictObject({
   population_size: z.number().int().min(2).default(20).describe("models kept alive (the oldest dies when a child is added)"),
   sample_size: z.number().int().min(1).default(5).describe("tournament size: the best of this many random members is the parent"),
   dedupe_tries: z
@@ -14,21 +17,19 @@ const options = z.strictObject({
     .min(0)
     .default(10)
     .describe("re-draw a child (or initial sample) up to this many times when its canonical architecture was already tried"),
-});
+  })
+  .superRefine(tournamentFitsPopulation);
 export type RegularizedEvolutionOptions = z.infer<typeof options>;
 
-interface Member {
-  point: Json;
-  score: number;
+const member = z.object({
+  point,
+  score,
   /** Trial number, so that a trial heard of at a low fidelity is updated, not added twice. */
-  number?: number;
-}
+  number: z.number().int().optional(),
+});
+type Member = z.infer<typeof member>;
 
-interface ReaState {
-  rng: RngState;
-  population: Member[];
-  initialAsked: number;
-}
+const codec = stateCodec(z.object({ rng: rngState, population: z.array(member), initialAsked: z.number().int().min(0) }));
 
 /**
  * Regularized (aging) evolution, Real et al. 2019: the first `population_size` suggestions are
@@ -37,8 +38,7 @@ interface ReaState {
  * so results arriving out of order are fine.
  */
 export class RegularizedEvolution implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate"];
-  readonly name = "rea";
+  readonly name = regularizedEvolution.name;
   private rng: Rng;
   private population: Member[] = [];
   private initialAsked = 0;
@@ -47,31 +47,25 @@ export class RegularizedEvolution implements Strategy {
     private readonly ctx: StrategyContext,
     private readonly opts: RegularizedEvolutionOptions,
   ) {
-    if (opts.sample_size > opts.population_size) {
-      throw new RangeError(`sample_size (${opts.sample_size}) must not exceed population_size (${opts.population_size})`);
-    }
     this.rng = Rng.derive(ctx.seed, "regularized-evolution");
-  }
-
-  private fresh(ctx: AskContext, batch: Json[], make: () => Json): Json {
-    let point = make();
-    for (let i = 0; i < this.opts.dedupe_tries && (ctx.seen(point) || batch.some((b) => JSON.stringify(b) === JSON.stringify(point))); i++) {
-      point = make();
-    }
-    return point;
   }
 
   ask(n: number, ctx: AskContext): Json[] {
     const space = this.ctx.space;
+    const taken = new Taken(space, ctx);
     const batch: Json[] = [];
     for (let i = 0; i < n; i++) {
+      let make: () => Json;
       if (this.initialAsked < this.opts.population_size || this.population.length === 0) {
         this.initialAsked++;
-        batch.push(this.fresh(ctx, batch, () => space.sample(this.rng)));
-        continue;
+        make = () => space.sample(this.rng);
+      } else {
+        const parent = this.tournament();
+        make = () => space.mutate!(parent.point, this.rng);
       }
-      const parent = this.tournament();
-      batch.push(this.fresh(ctx, batch, () => space.mutate!(parent.point, this.rng)));
+      const point = retryWhileTaken(taken, make(), this.opts.dedupe_tries, make);
+      taken.add(point);
+      batch.push(point);
     }
     return batch;
   }
@@ -113,14 +107,13 @@ export class RegularizedEvolution implements Strategy {
   }
 
   state(): Json {
-    const s: ReaState = { rng: this.rng.state(), population: this.population, initialAsked: this.initialAsked };
-    return s as unknown as Json;
+    return codec.save({ rng: this.rng.state(), population: this.population, initialAsked: this.initialAsked });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as ReaState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
-    this.population = s.population.map((m) => ({ point: m.point, score: m.score === null ? -Infinity : m.score, ...(m.number === undefined ? {} : { number: m.number }) }));
+    this.population = s.population;
     this.initialAsked = s.initialAsked;
   }
 }
@@ -128,7 +121,7 @@ export class RegularizedEvolution implements Strategy {
 export const regularizedEvolution: StrategyComponent<RegularizedEvolutionOptions> = {
   name: "rea",
   description: "Regularized (aging) evolution, Real et al. 2019: tournament selection, mutation, oldest member dies.",
-  requires: RegularizedEvolution.requires,
+  requires: ["sample", "mutate"],
   options,
   create: (opts, ctx) => new RegularizedEvolution(ctx, opts),
 };

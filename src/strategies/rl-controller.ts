@@ -1,14 +1,16 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
 import { stableStringify } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import { pointHash, type Capability, type Dimension, type SearchSpace } from "../core/space.js";
+import { Rng } from "../core/rng.js";
+import type { Dimension, SearchSpace } from "../core/space.js";
 import type { AskContext, PrepareContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import { UserError } from "../core/errors.js";
 import type { Tensor } from "../engine/tensor.js";
 import { tensor, tidy } from "../engine/tensor.js";
 import type { StrategyComponent } from "./component.js";
 import { ControllerPolicy, OwnAdam, fromBase64, toBase64 } from "./rl/policy.js";
+import { retryWhileTaken, Taken } from "./kit/fresh.js";
+import { anyNumber, rngState, stateCodec } from "./kit/state.js";
 
 const options = z.strictObject({
   hidden_size: z.number().int().min(4).max(512).default(32).describe("LSTM hidden (and embedding) size"),
@@ -58,27 +60,32 @@ function decisionOf(d: Dimension, bins: number): Decision {
   return { values, index: (v) => (typeof v === "number" && Number.isFinite(v) ? nearest(values, v, log) : -1) };
 }
 
-interface Sample {
-  seq: number[];
+const bufferedResult = z.object({
+  seq: z.array(z.number().int()),
   /** Primary objective; null when failed or infeasible. */
-  score: number | null;
-}
+  score: anyNumber.nullable(),
+});
+type Sample = z.infer<typeof bufferedResult>;
 
-interface RlState {
-  kind: "rl_controller";
-  version: 1;
+const rlState = z.object({
+  kind: z.literal("rl_controller"),
+  version: z.literal(1),
   /** Choices per decision and hidden size: a policy fits another search only when these match. */
-  signature: { choices: number[]; hidden: number };
-  rng: RngState;
-  params: Record<string, string>;
-  adam: { t: number; m: string[]; v: string[] };
-  baseline: number;
-  stats: { n: number; mean: number; m2: number };
-  buffer: Sample[];
-  updates: number;
+  signature: z.object({ choices: z.array(z.number().int()), hidden: z.number().int() }),
+  rng: rngState,
+  params: z.record(z.string(), z.string()),
+  adam: z.object({ t: z.number().int().min(0), m: z.array(z.string()), v: z.array(z.string()) }),
+  baseline: anyNumber,
+  stats: z.object({ n: z.number().int().min(0), mean: anyNumber, m2: anyNumber }),
+  buffer: z.array(bufferedResult),
+  updates: z.number().int().min(0),
   /** Experiment whose policy this one started from, if any. */
-  reused: string | null;
-}
+  reused: z.string().nullable(),
+});
+type RlState = z.infer<typeof rlState>;
+const codec = stateCodec(rlState);
+/** Just enough of a state to tell whether an rl_controller wrote it. */
+const ofRlController = z.looseObject({ kind: z.literal("rl_controller") });
 
 /**
  * RL controller (Zoph & Le 2017; policy reuse across datasets after Cassimon et al. 2024): an LSTM
@@ -89,8 +96,7 @@ interface RlState {
  * Adam moments, baseline, reward statistics, unused results, generator) is in `state()`.
  */
 export class RlController implements Strategy {
-  static readonly requires: Capability[] = ["sample", "dimensions"];
-  readonly name = "rl_controller";
+  readonly name = rlController.name;
   private rng: Rng;
   private readonly decisions: Decision[];
   private readonly policy: ControllerPolicy;
@@ -162,16 +168,16 @@ export class RlController implements Strategy {
   }
 
   ask(n: number, ctx: AskContext): Json[] {
-    const taken = new Set(ctx.pending.map((p) => pointHash(this.space, p)));
+    const taken = new Taken(this.space, ctx);
     const batch: Json[] = [];
-    const fresh = (p: Json) => !taken.has(pointHash(this.space, p)) && !ctx.seen(p);
+    const tries = this.opts.dedupe_tries;
     for (let i = 0; i < n; i++) {
-      let point = this.toPoint(this.policy.sample(this.draw, this.opts.temperature));
       // A peaked policy keeps proposing what was tried: redraw at rising temperatures (still near the
       // policy), and only then uniformly, instead of wasting the trial on a repeat.
-      for (let r = 1; r <= this.opts.dedupe_tries && !fresh(point); r++) point = this.toPoint(this.policy.sample(this.draw, this.opts.temperature * (1 + r / 2)));
-      for (let r = 0; r < this.opts.dedupe_tries && !fresh(point); r++) point = this.space.sample(this.rng);
-      taken.add(pointHash(this.space, point));
+      const first = this.toPoint(this.policy.sample(this.draw, this.opts.temperature));
+      const near = retryWhileTaken(taken, first, tries, (r) => this.toPoint(this.policy.sample(this.draw, this.opts.temperature * (1 + r / 2))));
+      const point = retryWhileTaken(taken, near, tries, () => this.space.sample(this.rng));
+      taken.add(point);
       batch.push(point);
     }
     return batch;
@@ -224,10 +230,10 @@ export class RlController implements Strategy {
     const prev = await ctx.previous(from).catch((e: unknown) => {
       throw e instanceof UserError ? new UserError(`strategy.policy_from: ${e.message}`) : e;
     });
-    const s = prev.strategy as unknown as RlState | undefined;
-    if (!s || typeof s !== "object" || s.kind !== "rl_controller") {
+    if (prev.strategy === undefined || !ofRlController.safeParse(prev.strategy).success) {
       throw new UserError(`strategy.policy_from: experiment "${from}" was not searched by rl_controller, so it has no policy to reuse`);
     }
+    const s = codec.load(prev.strategy, this.name);
     const mine = this.signature();
     if (stableStringify(s.signature) !== stableStringify(mine)) {
       throw new UserError(
@@ -242,7 +248,7 @@ export class RlController implements Strategy {
   }
 
   state(): Json {
-    const s: RlState = {
+    return codec.save({
       kind: "rl_controller",
       version: 1,
       signature: this.signature(),
@@ -254,13 +260,15 @@ export class RlController implements Strategy {
       buffer: this.buffer.map((b) => ({ seq: [...b.seq], score: b.score })),
       updates: this.updates,
       reused: this.reused,
-    };
-    return s as unknown as Json;
+    });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as RlState;
-    if (!s || s.kind !== "rl_controller" || stableStringify(s.signature) !== stableStringify(this.signature())) {
+    if (!ofRlController.safeParse(state).success) {
+      throw new UserError("rl_controller: the saved search state does not belong to this controller (space or hidden_size changed)");
+    }
+    const s = codec.load(state, this.name);
+    if (stableStringify(s.signature) !== stableStringify(this.signature())) {
       throw new UserError("rl_controller: the saved search state does not belong to this controller (space or hidden_size changed)");
     }
     this.rng = new Rng(s.rng);
@@ -291,7 +299,7 @@ export class RlController implements Strategy {
 export const rlController: StrategyComponent<RlControllerOptions> = {
   name: "rl_controller",
   description: "RL controller (Zoph & Le 2017): LSTM policy over the space's decisions, REINFORCE with baseline and entropy bonus; policy_from reuses an earlier search's policy.",
-  requires: RlController.requires,
+  requires: ["sample", "dimensions"],
   options,
   create: (opts, ctx) => new RlController(ctx, opts),
 };

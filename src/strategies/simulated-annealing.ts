@@ -1,44 +1,53 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import type { Capability } from "../core/space.js";
+import { Rng } from "../core/rng.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
-import { freshOrFallback, pointKey, reviveMember, type Member } from "./local-search.js";
+import { freshOrFallback, Taken } from "./kit/fresh.js";
+import { anyNumber, member, rngState, stateCodec, type Member } from "./kit/state.js";
 
-const options = z.strictObject({
-  initial_samples: z.number().int().min(1).default(10).describe("random points evaluated first; the best of them starts the walk"),
-  initial_temperature: z
-    .number()
-    .positive()
-    .default(0.5)
-    .describe("start temperature, in units of the typical score change of one mutation (so it fits any metric scale)"),
-  final_temperature: z.number().positive().default(0.02).describe("temperature at the end of each cooling cycle, same units"),
-  expected_trials: z
-    .number()
-    .int()
-    .min(1)
-    .default(100)
-    .describe("trials the cooling schedule spans (set it to the budget); cooling is geometric from initial to final temperature"),
-  restarts: z
-    .number()
-    .int()
-    .min(0)
-    .default(0)
-    .describe("reheats within expected_trials: the schedule is split into restarts + 1 cycles, each starting again from the best point"),
-  dedupe_tries: z.number().int().min(0).default(20).describe("re-draw a mutation up to this many times when it was already tried"),
-});
+const options = z
+  .strictObject({
+    initial_samples: z.number().int().min(1).default(10).describe("random points evaluated first; the best of them starts the walk"),
+    initial_temperature: z
+      .number()
+      .positive()
+      .default(0.5)
+      .describe("start temperature, in units of the typical score change of one mutation (so it fits any metric scale)"),
+    final_temperature: z.number().positive().default(0.02).describe("temperature at the end of each cooling cycle, same units"),
+    expected_trials: z
+      .number()
+      .int()
+      .min(1)
+      .default(100)
+      .describe("trials the cooling schedule spans (set it to the budget); cooling is geometric from initial to final temperature"),
+    restarts: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe("reheats within expected_trials: the schedule is split into restarts + 1 cycles, each starting again from the best point"),
+    dedupe_tries: z.number().int().min(0).default(20).describe("re-draw a mutation up to this many times when it was already tried"),
+  })
+  .superRefine((o, ctx) => {
+    if (o.final_temperature > o.initial_temperature) {
+      ctx.addIssue({ code: "custom", message: `final_temperature (${o.final_temperature}) must not exceed initial_temperature (${o.initial_temperature})` });
+    }
+  });
 export type SimulatedAnnealingOptions = z.infer<typeof options>;
 
-interface AnnealingState {
-  rng: RngState;
-  current: Member | null;
-  best: Member | null;
-  initialAsked: number;
-  initialTold: number;
-  step: number;
-  scale: number | null;
-}
+const codec = stateCodec(
+  z.object({
+    rng: rngState,
+    current: member.nullable(),
+    best: member.nullable(),
+    initialAsked: z.number().int().min(0),
+    initialTold: z.number().int().min(0),
+    step: z.number().int().min(0),
+    /** null until a first score change was seen. */
+    scale: anyNumber.nullable(),
+  }),
+);
 
 /** Weight of the newest |score change| in the running scale (an exponential average over about 10 moves). */
 const SCALE_RATE = 0.1;
@@ -62,8 +71,7 @@ const SCALE_CLIP = 4;
  * they were mutated from.
  */
 export class SimulatedAnnealing implements Strategy {
-  static readonly requires: Capability[] = ["sample", "mutate"];
-  readonly name = "simulated_annealing";
+  readonly name = simulatedAnnealing.name;
   private rng: Rng;
   private current: Member | null = null;
   private best: Member | null = null;
@@ -77,9 +85,6 @@ export class SimulatedAnnealing implements Strategy {
     private readonly ctx: StrategyContext,
     private readonly opts: SimulatedAnnealingOptions,
   ) {
-    if (opts.final_temperature > opts.initial_temperature) {
-      throw new RangeError(`final_temperature (${opts.final_temperature}) must not exceed initial_temperature (${opts.initial_temperature})`);
-    }
     this.rng = Rng.derive(ctx.seed, "simulated-annealing");
   }
 
@@ -95,7 +100,7 @@ export class SimulatedAnnealing implements Strategy {
 
   ask(n: number, ctx: AskContext): Json[] {
     const space = this.ctx.space;
-    const taken = new Set(ctx.pending.map((p) => pointKey(space, p)));
+    const taken = new Taken(space, ctx);
     const batch: Json[] = [];
     for (let i = 0; i < n; i++) {
       const cur = this.current;
@@ -103,11 +108,11 @@ export class SimulatedAnnealing implements Strategy {
       const initial = this.initialAsked < this.opts.initial_samples || !cur;
       const propose = initial ? () => space.sample(this.rng) : () => space.mutate!(cur!.point, this.rng);
       const anchors = [cur, this.best].filter((m): m is Member => m !== null).map((m) => m.point);
-      const found = freshOrFallback(space, this.rng, ctx, taken, initial ? 20 : this.opts.dedupe_tries + 1, propose, anchors);
+      const found = freshOrFallback(taken, this.rng, initial ? 20 : this.opts.dedupe_tries + 1, propose, anchors);
       // Every point tried, or only repeats left: stop here (a repeat only when the batch would be empty).
       if (found.point === undefined || (found.repeat && batch.length > 0)) break;
       if (initial) this.initialAsked++;
-      taken.add(pointKey(space, found.point));
+      taken.add(found.point);
       batch.push(found.point);
     }
     return batch;
@@ -142,7 +147,7 @@ export class SimulatedAnnealing implements Strategy {
   }
 
   state(): Json {
-    const s: AnnealingState = {
+    return codec.save({
       rng: this.rng.state(),
       current: this.current,
       best: this.best,
@@ -150,15 +155,14 @@ export class SimulatedAnnealing implements Strategy {
       initialTold: this.initialTold,
       step: this.step,
       scale: this.scale,
-    };
-    return s as unknown as Json;
+    });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as AnnealingState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
-    this.current = reviveMember(s.current);
-    this.best = reviveMember(s.best);
+    this.current = s.current;
+    this.best = s.best;
     this.initialAsked = s.initialAsked;
     this.initialTold = s.initialTold;
     this.step = s.step;
@@ -169,7 +173,7 @@ export class SimulatedAnnealing implements Strategy {
 export const simulatedAnnealing: StrategyComponent<SimulatedAnnealingOptions> = {
   name: "simulated_annealing",
   description: "Simulated annealing over mutations: Metropolis acceptance, geometric cooling scaled to the observed score changes, reheats.",
-  requires: SimulatedAnnealing.requires,
+  requires: ["sample", "mutate"],
   options,
   create: (opts, ctx) => new SimulatedAnnealing(ctx, opts),
 };

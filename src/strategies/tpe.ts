@@ -1,11 +1,13 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
-import { Rng, type RngState } from "../core/rng.js";
-import { pointHash, type Capability, type Dimension, type DimensionValues, type SearchSpace } from "../core/space.js";
+import { Rng } from "../core/rng.js";
+import type { Dimension, DimensionValues } from "../core/space.js";
 import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
 import { UserError } from "../core/errors.js";
 import { Heap } from "../core/heap.js";
 import type { StrategyComponent } from "./component.js";
+import { firstFresh, Taken, type Keyed } from "./kit/fresh.js";
+import { rngState, score, stateCodec } from "./kit/state.js";
 
 const options = z.strictObject({
   n_startup: z.number().int().min(1).default(10).describe("random suggestions (space.sample) until this many results have been told"),
@@ -162,13 +164,15 @@ function coderFor(dim: Dimension, numericIndex: number): Coder {
   };
 }
 
-interface TpeState {
-  rng: RngState;
-  /** Per result, in the order told: the decision codes (choice index or number; null when inactive). */
-  codes: (number | null)[][];
-  /** Per result: its score (null for -Infinity). */
-  scores: (number | null)[];
-}
+const codec = stateCodec(
+  z.object({
+    rng: rngState,
+    /** Per result, in the order told: the decision codes (choice index or number; null when inactive). */
+    codes: z.array(z.array(z.number().nullable())),
+    /** Per result: its score. */
+    scores: z.array(score),
+  }),
+);
 
 /** One ask's model: per decision, log l(x) - log g(x) tables (categorical) or the two mixtures (numeric). */
 interface CategoricalModel {
@@ -207,8 +211,7 @@ interface NumericModel {
  * Pending points and earlier picks of a batch count as bad (constant liar).
  */
 export class Tpe implements Strategy {
-  static readonly requires: Capability[] = ["sample", "dimensions"];
-  readonly name = "tpe";
+  readonly name = tpe.name;
   private rng: Rng;
   private readonly coders: Coder[];
   private readonly numericDims: number[];
@@ -240,7 +243,7 @@ export class Tpe implements Strategy {
     private readonly ctx: StrategyContext,
     private readonly opts: TpeOptions,
   ) {
-    const space = ctx.space as SearchSpace;
+    const space = ctx.space;
     if (!space.dimensions || !space.toValues || !space.fromValues) {
       throw new UserError(`tpe needs a space with dimensions; space "${space.name}" has none`);
     }
@@ -452,13 +455,11 @@ export class Tpe implements Strategy {
   // Suggestions
 
   ask(n: number, ctx: AskContext): Json[] {
-    const space = this.ctx.space;
-    const taken = new Set(ctx.pending.map((p) => pointHash(space, p)));
-    const isTaken = (p: Json, key: string) => taken.has(key) || ctx.seen(p);
+    const taken = new Taken(this.ctx.space, ctx);
     const batch: Json[] = [];
     let model: { cat: (CategoricalModel | null)[]; num: (NumericModel | null)[] } | undefined;
     for (let b = 0; b < n; b++) {
-      let pick: { point: Json; key: string } | undefined;
+      let pick: Keyed | undefined;
       if (this.scores.length >= this.opts.n_startup) {
         if (!model) {
           const lies = this.opts.pending === "bad" ? ctx.pending.map((p) => this.codesOf(p)) : [];
@@ -466,9 +467,9 @@ export class Tpe implements Strategy {
         }
         pick = this.fromModel(model, ctx, taken);
       }
-      pick ??= this.randomFresh(isTaken);
+      pick ??= firstFresh(taken, this.opts.dedupe_tries * 5, () => this.ctx.space.sample(this.rng));
       if (!pick) break; // every point the space holds was tried, or nearly so
-      taken.add(pick.key);
+      taken.add(pick.point, pick.key);
       batch.push(pick.point);
       if (model && this.opts.pending === "bad") this.addLie(model, this.codesOf(pick.point));
     }
@@ -531,9 +532,8 @@ export class Tpe implements Strategy {
   private fromModel(
     model: { cat: (CategoricalModel | null)[]; num: (NumericModel | null)[] },
     ctx: AskContext,
-    taken: ReadonlySet<string>,
-  ): { point: Json; key: string } | undefined {
-    const space = this.ctx.space;
+    taken: Taken,
+  ): Keyed | undefined {
     const nd = this.coders.length;
     const values: DimensionValues = new Array(nd);
     const ratio = new Float64Array(nd);
@@ -576,8 +576,8 @@ export class Tpe implements Strategy {
       }
       cands.sort((a, b) => b.score - a.score || a.order - b.order);
       for (const { info } of cands) {
-        info.hash ??= pointHash(space, info.point);
-        if (taken.has(info.hash) || this.knownSeen.has(info.hash)) continue;
+        info.hash ??= taken.key(info.point);
+        if (taken.holds(info.hash) || this.knownSeen.has(info.hash)) continue;
         if (ctx.seen(info.point)) {
           this.knownSeen.add(info.hash);
           continue;
@@ -588,30 +588,15 @@ export class Tpe implements Strategy {
     return undefined;
   }
 
-  private randomFresh(isTaken: (p: Json, key: string) => boolean): { point: Json; key: string } | undefined {
-    const space = this.ctx.space;
-    for (let i = 0; i < this.opts.dedupe_tries * 5; i++) {
-      const point = space.sample(this.rng);
-      const key = pointHash(space, point);
-      if (!isTaken(point, key)) return { point, key };
-    }
-    return undefined;
-  }
-
   // -------------------------------------------------------------------------------------------
   // State: the generator and every result's codes; the heaps and counts are rebuilt by replay.
 
   state(): Json {
-    const s: TpeState = {
-      rng: this.rng.state(),
-      codes: [...this.rawCodes],
-      scores: this.scores.map((x) => (x > -Infinity ? x : null)),
-    };
-    return s as unknown as Json;
+    return codec.save({ rng: this.rng.state(), codes: this.rawCodes, scores: this.scores });
   }
 
   restore(state: Json): void {
-    const s = state as unknown as TpeState;
+    const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.candidateCache.clear();
     this.knownSeen.clear();
@@ -627,14 +612,14 @@ export class Tpe implements Strategy {
     this.goodCounts = this.coders.map((c) => new Float64Array(c.k));
     this.allBins = this.numericDims.map(() => new Float64Array(BINS));
     this.allActive = new Float64Array(this.numericDims.length);
-    s.scores.forEach((score, i) => this.ingest(s.codes[i], score === null ? -Infinity : score));
+    s.scores.forEach((score, i) => this.ingest(s.codes[i], score));
   }
 }
 
 export const tpe: StrategyComponent<TpeOptions> = {
   name: "tpe",
   description: "Tree-structured Parzen estimator (Bergstra et al. 2011), independent per decision, incremental good/bad split; constant liar for batches.",
-  requires: Tpe.requires,
+  requires: ["sample", "dimensions"],
   options,
   create: (opts, ctx) => new Tpe(ctx, opts),
 };
