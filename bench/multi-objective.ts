@@ -31,6 +31,7 @@ import { registry } from "../src/registry.js";
 import { hypervolume } from "../src/objectives/hypervolume.js";
 import { paretoFront } from "../src/objectives/pareto.js";
 import { benchArgs, meanStd } from "./args.js";
+import { peerPython, peerScript, requirePeer, type PeerUse } from "./peers.js";
 
 const VALID = NB201_COLUMNS.cifar10.valid;
 
@@ -120,16 +121,17 @@ export async function multiObjectiveBench(argv: string[]): Promise<void> {
   const table = loadNb201();
   for (const d of devices) if (!table.latencyDevices.includes(d)) throw new Error(`unknown device ${d}; known: ${table.latencyDevices.join(", ")}`);
 
-  // Optuna first (a separate process on the same table).
+  // Optuna first (a separate process on the same table). Its saved output (--optuna-file) needs no Python.
   const optunaRows = new Map<string, number[][]>();
-  if (!values["no-optuna"]) {
+  const optuna: PeerUse = values["optuna-file"] && !values["no-optuna"] ? { use: true, version: "from --optuna-file" } : requirePeer("optuna", values, "multi-objective");
+  if (optuna.use) {
     let text: string;
     if (values["optuna-file"]) text = (await import("node:fs")).readFileSync(String(values["optuna-file"]), "utf8");
     else {
       const dir = join(dataDir(), "nas-bench-201");
       const r = spawnSync(
-        "/usr/bin/python3",
-        [join("bench", "peers", "optuna_mo.py"), join(dir, "nb201_results.csv.gz"), join(dir, "nb201_latency.csv.gz"), VALID, String(evaluations), String(seeds), devices.join(",")],
+        peerPython(),
+        [peerScript("optuna_mo.py"), join(dir, "nb201_results.csv.gz"), join(dir, "nb201_latency.csv.gz"), VALID, String(evaluations), String(seeds), devices.join(",")],
         { encoding: "utf8", maxBuffer: 1 << 28 },
       );
       if (r.status !== 0) throw new Error(`optuna peer failed: ${r.stderr}`);
@@ -170,6 +172,7 @@ export async function multiObjectiveBench(argv: string[]): Promise<void> {
     }
     const opt = optunaRows.get(device);
     if (opt && opt.length > 0) report("optuna_nsga2", opt.map((rows) => ({ rows, ms: NaN })));
+    else if (!optuna.use) console.log(`${"optuna_nsga2".padEnd(14)} ${optuna.note}`);
   }
   console.log(JSON.stringify({ evaluations, seeds, hv_fraction: result, hv_fraction_front_nadir: strict }));
 }

@@ -26,7 +26,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import type { Json } from "../src/core/json.js";
 import { Objectives } from "../src/core/objectives.js";
 import { Rng } from "../src/core/rng.js";
@@ -35,8 +34,7 @@ import { Nb201Space } from "../src/spaces/nb201.js";
 import { archString, loadNb201, NB201_COLUMNS, NB201_EDGES, NB201_OPS } from "../src/benchmarks/nb201.js";
 import { registry } from "../src/registry.js";
 import { benchArgs, intList } from "./args.js";
-
-const PYTHON = "/usr/bin/python3";
+import { peerPython, peerScript, requirePeer } from "./peers.js";
 
 export interface OverheadRow {
   name: string;
@@ -45,13 +43,6 @@ export interface OverheadRow {
   /** Bytes of the strategy's state JSON by checkpoint (ours only). */
   stateBytes: Record<number, number | undefined>;
   note?: string;
-}
-
-/** The bench's peer scripts live in the source tree (bench/peers), next to this file's source. */
-export function peerScript(name: string): string {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  // Compiled to dist/bench/: the sources are two levels up.
-  return join(here, "..", "..", "bench", "peers", name);
 }
 
 export async function overheadBench(argv: string[]) {
@@ -65,6 +56,8 @@ export async function overheadBench(argv: string[]) {
     "no-seen": { type: "boolean", default: false },
     warmup: { type: "string", default: "20" },
   });
+  // Before anything is measured: Optuna imports, or --no-optuna leaves it out, or the bench stops here.
+  const optuna = requirePeer("optuna", values, "overhead");
   const warmup = Number(values.warmup);
   if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup must be an integer >= 0, got ${values.warmup}`);
   const checkpoints = intList(String(values.trials)).sort((a, b) => a - b);
@@ -148,7 +141,9 @@ export async function overheadBench(argv: string[]) {
     console.error(`  ${name}: ${checkpoints.map((c) => (row.ms[c] === undefined ? "-" : row.ms[c]!.toFixed(3))).join(" / ")} ms${row.note ? ` (${row.note})` : ""}`);
   }
 
-  if (!values["no-optuna"]) {
+  if (!optuna.use) {
+    for (const kind of ["tpe", "random"]) rows.push({ name: `optuna_${kind}`, ms: {}, stateBytes: {}, note: optuna.note });
+  } else {
     const dir = mkdtempSync(join(tmpdir(), "archsearch-overhead-"));
     try {
       const job = join(dir, "job.json");
@@ -171,7 +166,7 @@ export async function overheadBench(argv: string[]) {
         const row: OverheadRow = { name: `optuna_${kind}`, ms: {}, stateBytes: {} };
         rows.push(row);
         try {
-          const out = execFileSync(PYTHON, [peerScript("optuna_overhead.py"), job, kind], { encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "pipe"] });
+          const out = execFileSync(peerPython(), [peerScript("optuna_overhead.py"), job, kind], { encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "pipe"] });
           const res = JSON.parse(out.trim().split("\n").pop()!) as { optuna: string; results: Record<string, { ms_per_trial: number; rounds: number }> };
           for (const c of checkpoints) {
             const r = res.results[String(c)];

@@ -2,6 +2,7 @@
 import { searchBench } from "./search.js";
 import { overheadBench } from "./overhead.js";
 import { workersBench } from "./workers.js";
+import { PeerMissingError } from "./peers.js";
 
 // Benchmarks that need the tensor engine are imported on demand, so the others run without libtorch.
 const trainBench = async (argv: string[]) => (await import("./train.js")).trainBench(argv);
@@ -21,6 +22,7 @@ if (!bench) {
   process.exit(2);
 }
 bench(rest).catch((e: Error) => {
-  console.error(e.stack ?? String(e));
+  // A missing peer is a set-up problem, not a bug: its message says what to install.
+  console.error(e instanceof PeerMissingError ? e.message : (e.stack ?? String(e)));
   process.exit(1);
 });

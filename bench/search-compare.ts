@@ -12,10 +12,8 @@ import { dataDir } from "../src/benchmarks/data-dir.js";
 import { registry } from "../src/registry.js";
 import { meanStd } from "./args.js";
 import { exactRandomSearch } from "./random-expectation.js";
-import { peerScript } from "./overhead.js";
+import { peerPython, peerScript, type PeerUse } from "./peers.js";
 import { runStrategy } from "./search.js";
-
-const PYTHON = "/usr/bin/python3";
 
 export interface CompareOptions {
   strategies: string;
@@ -24,7 +22,8 @@ export interface CompareOptions {
   seeds: number;
   checkpoints: number[];
   noise: boolean;
-  optuna: boolean;
+  /** Optuna's TPE on the same protocol, or the note saying it was left out (from requirePeer). */
+  optuna: PeerUse;
   out: string;
 }
 
@@ -58,7 +57,7 @@ function progressLine(r: Result, checkpoints: number[]): string {
 async function optunaRun(dataset: Nb201Dataset, queries: number, seeds: number): Promise<{ curves: number[][]; ms: number; version: string }> {
   const cols = NB201_COLUMNS[dataset];
   const file = join(dataDir(), "nas-bench-201", "nb201_results.csv.gz");
-  const { stdout } = await promisify(execFile)(PYTHON, [peerScript("optuna_search.py"), file, cols.valid, cols.test, String(queries), String(seeds)], {
+  const { stdout } = await promisify(execFile)(peerPython(), [peerScript("optuna_search.py"), file, cols.valid, cols.test, String(queries), String(seeds)], {
     maxBuffer: 1 << 28,
   });
   const res = JSON.parse(stdout.trim().split("\n").pop()!) as { curves: number[][]; ms_per_trial: number; optuna: string };
@@ -76,7 +75,7 @@ export async function compareStrategies(o: CompareOptions): Promise<void> {
   const results: Result[] = [];
   // Optuna runs in its own process while ours run here.
   const t0 = performance.now();
-  const optuna = o.optuna
+  const optuna = o.optuna.use
     ? optunaRun(o.dataset, o.queries, o.seeds).then(
         (r) => ({ ...r, seconds: (performance.now() - t0) / 1000 }),
         (e: Error) => ({ error: e.message.split("\n")[0] }),
@@ -98,7 +97,9 @@ export async function compareStrategies(o: CompareOptions): Promise<void> {
       console.error(`  ${name}: unavailable (${msg})`);
     }
   }
-  if (optuna) {
+  if (!o.optuna.use) {
+    results.push({ name: "optuna_tpe", mean: [], std: [], seconds: 0, note: o.optuna.note });
+  } else if (optuna) {
     const r = await optuna;
     if ("error" in r) {
       results.push({ name: "optuna_tpe", mean: [], std: [], seconds: 0, note: `unavailable: ${r.error}` });

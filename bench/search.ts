@@ -29,6 +29,7 @@ import { check } from "../src/config/validate.js";
 import { benchArgs, intList, meanStd } from "./args.js";
 import { exactRandomSearch } from "./random-expectation.js";
 import { compareStrategies } from "./search-compare.js";
+import { requirePeer } from "./peers.js";
 
 /** Wraps a strategy to time its own work (ask + tell), excluding the loop, store and evaluator. */
 function timed(inner: Strategy, clock: { ms: number }): Strategy {
@@ -150,7 +151,7 @@ export async function searchBench(argv: string[]) {
       seeds,
       checkpoints,
       noise: Boolean(values.noise),
-      optuna: !values["no-optuna"],
+      optuna: requirePeer("optuna", values, "search"),
       out: String(values.out),
     });
     return;

@@ -3,9 +3,10 @@
  * stem conv3x3 3->16, 5 x [conv3x3 16->16 + BN + ReLU], global average pool, dense 10; input
  * 32x32x3, batch 64, SGD with momentum; 2 threads each. Prints images/s, the ratio, GFLOP/s
  * (72.6 MFLOP per image per training step) and batch-1 inference latency of archsearch, PyTorch and
- * onnxruntime-node (the trained network exported to ONNX), 2 threads each.
+ * onnxruntime-node (the trained network exported to ONNX), 2 threads each. PyTorch is Debian's
+ * python3-torch under /usr/bin/python3 (`--no-pytorch` leaves it out).
  *
- *   npm run bench -- train [--steps 60] [--warmup 10]
+ *   npm run bench -- train [--steps 60] [--warmup 10] [--no-pytorch]
  */
 import { spawnSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
@@ -14,6 +15,7 @@ import { Conv2d, BatchNorm2d, Linear, Sequential, ReLU, GlobalAvgPool, type Modu
 import { crossEntropy } from "../src/engine/functional.js";
 import { sgd } from "../src/engine/optim.js";
 import { benchArgs } from "./args.js";
+import { peerPython, requirePeer } from "./peers.js";
 import { exportOnnx } from "../src/export/onnx.js";
 import { onnxLatency } from "../src/evaluators/latency.js";
 
@@ -93,13 +95,14 @@ print(json.dumps({"img_s": steps * 64 / sec, "latency_ms": lat[len(lat) // 2], "
 `;
 
 function pytorchRun(steps: number, warmup: number) {
-  const r = spawnSync("/usr/bin/python3", ["-c", PYTORCH, String(steps), String(warmup)], { encoding: "utf8" });
+  const r = spawnSync(peerPython(), ["-c", PYTORCH, String(steps), String(warmup)], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`PyTorch peer failed (is python3-torch installed?): ${r.stderr.slice(-500)}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as { img_s: number; latency_ms: number; version: string };
 }
 
 export async function trainBench(argv: string[]) {
-  const { values } = benchArgs(argv, { steps: { type: "string", default: "60" }, warmup: { type: "string", default: "10" } });
+  const { values } = benchArgs(argv, { steps: { type: "string", default: "60" }, warmup: { type: "string", default: "10" }, "no-pytorch": { type: "boolean", default: false } });
+  const pytorch = requirePeer("pytorch", values, "train");
   const steps = Number(values.steps);
   const warmup = Number(values.warmup);
   // Alternate the two so machine noise hits both alike; keep the best of two rounds each.
@@ -107,18 +110,38 @@ export async function trainBench(argv: string[]) {
   const theirs: ReturnType<typeof pytorchRun>[] = [];
   for (let round = 0; round < 2; round++) {
     ours.push(archsearchRun(steps, warmup));
-    theirs.push(pytorchRun(steps, warmup));
+    if (pytorch.use) theirs.push(pytorchRun(steps, warmup));
   }
   const a = ours.reduce((b, r) => (r.imgPerS > b.imgPerS ? r : b));
   const ort = await onnxLatency(a.onnx, [1, 3, 32, 32], { runs: 100, warmup: 20, threads: 2 });
+  const gflops = (a.imgPerS * MFLOP_PER_IMAGE) / 1000;
+  const row = (cells: string[]) => console.log(cells.map((h) => h.padEnd(18)).join(""));
+  if (!pytorch.use) {
+    // --no-pytorch: the PyTorch row and the ratio say so; the JSON line has null for them.
+    console.log(`small CNN, batch ${BATCH}, 32x32x3, SGD momentum; libtorch ${torchVersion()} (${a.threads} threads); PyTorch ${pytorch.note}`);
+    row(["", "images/s", "GFLOP/s", "latency b=1 (ms)"]);
+    row(["archsearch", a.imgPerS.toFixed(1), gflops.toFixed(2), a.latencyMs.toFixed(3)]);
+    row(["pytorch", "-", "-", "-", pytorch.note]);
+    row(["onnxruntime", "-", "-", ort.medianMs.toFixed(3)]);
+    console.log(`ratio archsearch / pytorch: - (PyTorch ${pytorch.note}; all rounds: ours ${ours.map((r) => r.imgPerS.toFixed(0)).join(", ")})`);
+    console.log(
+      JSON.stringify({
+        archsearch_img_s: Number(a.imgPerS.toFixed(1)),
+        pytorch_img_s: null,
+        ratio: null,
+        gflops: Number(gflops.toFixed(3)),
+        latency_ms: { archsearch: Number(a.latencyMs.toFixed(4)), pytorch: null, onnxruntime: Number(ort.medianMs.toFixed(4)) },
+      }),
+    );
+    return;
+  }
   const p = theirs.reduce((b, r) => (r.img_s > b.img_s ? r : b));
   const ratio = a.imgPerS / p.img_s;
-  const gflops = (a.imgPerS * MFLOP_PER_IMAGE) / 1000;
   console.log(`small CNN, batch ${BATCH}, 32x32x3, SGD momentum; libtorch ${torchVersion()} (${a.threads} threads) vs PyTorch ${p.version}`);
-  console.log(["", "images/s", "GFLOP/s", "latency b=1 (ms)"].map((h) => h.padEnd(18)).join(""));
-  console.log(["archsearch", a.imgPerS.toFixed(1), gflops.toFixed(2), a.latencyMs.toFixed(3)].map((h) => h.padEnd(18)).join(""));
-  console.log(["pytorch", p.img_s.toFixed(1), ((p.img_s * MFLOP_PER_IMAGE) / 1000).toFixed(2), p.latency_ms.toFixed(3)].map((h) => h.padEnd(18)).join(""));
-  console.log(["onnxruntime", "-", "-", ort.medianMs.toFixed(3)].map((h) => h.padEnd(18)).join(""));
+  row(["", "images/s", "GFLOP/s", "latency b=1 (ms)"]);
+  row(["archsearch", a.imgPerS.toFixed(1), gflops.toFixed(2), a.latencyMs.toFixed(3)]);
+  row(["pytorch", p.img_s.toFixed(1), ((p.img_s * MFLOP_PER_IMAGE) / 1000).toFixed(2), p.latency_ms.toFixed(3)]);
+  row(["onnxruntime", "-", "-", ort.medianMs.toFixed(3)]);
   console.log(`ratio archsearch / pytorch: ${ratio.toFixed(3)} (all rounds: ours ${ours.map((r) => r.imgPerS.toFixed(0)).join(", ")}; pytorch ${theirs.map((r) => r.img_s.toFixed(0)).join(", ")})`);
   console.log(
     JSON.stringify({

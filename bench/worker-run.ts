@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { PostgresStore } from "../src/stores/postgres.js";
+import { PostgresStore } from "../src/stores/postgres/index.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 /** The CLI, compiled next to this file (dist/bench -> dist/src/cli). */

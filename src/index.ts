@@ -32,7 +32,7 @@ export { LatencyEvaluator, onnxLatency, type LatencyOptions, type LatencyResult 
 
 export { loadNb201, parseArchString, archString, NB201_OPS, NB201_EDGES, NB201_DATASETS, type Nb201Table, type Nb201Dataset } from "./benchmarks/nb201.js";
 export { SqliteStore } from "./stores/sqlite.js";
-export { PostgresStore, isTransientError, type PostgresStoreOptions, type RetryOptions, type RetryEvent } from "./stores/postgres.js";
+export { PostgresStore, isTransientError, type PostgresStoreOptions, type RetryOptions, type RetryEvent } from "./stores/postgres/index.js";
 export { openStore } from "./stores/open.js";
 
 export { registry } from "./registry.js";

@@ -7,7 +7,7 @@ import { loadNb201 } from "../src/benchmarks/nb201.js";
 import { Objectives } from "../src/core/objectives.js";
 import { registry } from "../src/registry.js";
 import { check } from "../src/config/validate.js";
-import type { Strategy } from "../src/core/strategy.js";
+import type { Strategy, TrialOutcome } from "../src/core/strategy.js";
 import { engineAvailable } from "../src/engine/native.js";
 
 // In CI the engine must be there (ARCHSEARCH_REQUIRE_ENGINE=1): these tests fail rather than skip.
@@ -32,9 +32,14 @@ async function run(s: Strategy, queries: number, seen = new Set<string>(), asked
     const [p] = await s.ask(1, { pending: [], seen: (q) => seen.has(pointHash(space, q)) });
     seen.add(pointHash(space, p));
     asked.push(p);
-    s.tell({ number: asked.length - 1, point: p, status: "finished", metrics: { valid_acc: score(p) }, score: score(p) });
+    s.tell(outcomeOf(p, asked.length - 1));
   }
   return asked;
+}
+
+/** What the loop tells of the n-th point (and what a restore gets back as history). */
+function outcomeOf(p: Json, n: number): TrialOutcome {
+  return { number: n, point: p, status: "finished", metrics: { valid_acc: score(p) }, score: score(p) };
 }
 
 test("bananas finds a top NB201 architecture within 40 queries", { skip }, async () => {
@@ -54,7 +59,7 @@ test("bananas is deterministic and resumes exactly from its state", { skip }, as
   assert.deepEqual(b, a);
   // Resume from the snapshot taken after 10 points in a fresh strategy.
   const resumed = make(4, options);
-  resumed.restore(snapshot);
+  resumed.restore(snapshot, { outcomes: a.slice(0, 10).map(outcomeOf) });
   const seen = new Set(a.slice(0, 10).map((p) => pointHash(space, p)));
   const c = await run(resumed, 16, seen, a.slice(0, 10));
   assert.deepEqual(c, a);

@@ -261,7 +261,7 @@ test("without the binding, using the engine says how to install libtorch", async
   const { ROOT } = await import("./cli-util.js");
   const code = `import("${join(ROOT, "dist/src/engine/index.js")}").then((E) => { try { E.zeros([2]); } catch (e) { console.log(e.name + ": " + e.message); } console.log("available=" + E.engineAvailable()); })`;
   const r = spawnSync(process.execPath, ["-e", code], { env: { ...process.env, ARCHSEARCH_ENGINE_ADDON: "/nonexistent/archsearch_torch.node" }, encoding: "utf8" });
-  assert.match(r.stdout, /UserError: The archsearch tensor engine is not built: it needs libtorch\. Install it \(Debian\/Ubuntu: apt-get install libtorch-dev/);
+  assert.match(r.stdout, /EngineError: The archsearch tensor engine is not built: it needs libtorch\. Install it \(Debian\/Ubuntu: apt-get install libtorch-dev/);
   assert.match(r.stdout, /available=false/);
 });
 

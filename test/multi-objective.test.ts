@@ -4,7 +4,7 @@ import type { Json } from "../src/core/json.js";
 import type { Metrics } from "../src/core/evaluator.js";
 import { Objectives, type Constraint } from "../src/core/objectives.js";
 import { pointHash } from "../src/core/space.js";
-import type { Strategy } from "../src/core/strategy.js";
+import type { Strategy, TrialOutcome } from "../src/core/strategy.js";
 import { UserError } from "../src/core/errors.js";
 import { Nb201Space } from "../src/spaces/nb201.js";
 import { loadNb201, NB201_COLUMNS } from "../src/benchmarks/nb201.js";
@@ -38,17 +38,20 @@ function make(name: string, seed: number, options: object = {}, objectives = obj
 }
 
 /** The loop with concurrency 1: ask one, evaluate from the table, tell. Returns evaluated rows. */
-function drive(strategy: Strategy, evaluations: number, objectives = objectivesWith(), start: { rows: number[]; seen: Set<string> } = { rows: [], seen: new Set() }) {
+function drive(strategy: Strategy, evaluations: number, objectives = objectivesWith(), start: { rows: number[]; seen: Set<string>; told?: TrialOutcome[] } = { rows: [], seen: new Set() }) {
   const { rows, seen } = start;
+  const told = start.told ?? [];
   for (let n = rows.length; n < evaluations; n++) {
     const [point] = strategy.ask(1, { pending: [], seen: (p) => seen.has(pointHash(space, p)) }) as Json[];
     seen.add(pointHash(space, point));
     const i = table.indexOf.get(point as string)!;
     rows.push(i);
     const metrics: Metrics = { valid_acc: acc[i], [LAT]: lat[i] };
-    strategy.tell({ number: n, point, status: "finished", metrics, score: objectives.score(metrics) });
+    const outcome: TrialOutcome = { number: n, point, status: "finished", metrics, score: objectives.score(metrics) };
+    strategy.tell(outcome);
+    told.push(outcome);
   }
-  return { rows, seen };
+  return { rows, seen, told };
 }
 
 // Normalised to [0,1] over the table, reference (0,0): the bench's definition.
@@ -80,7 +83,7 @@ test("same seed, same search; state()/restore() mid-run continues exactly", () =
     const first = make(name, 7, opts);
     const half = drive(first, 17);
     const resumed = make(name, 7, opts);
-    resumed.restore(JSON.parse(JSON.stringify(first.state())));
+    resumed.restore(JSON.parse(JSON.stringify(first.state())), { outcomes: half.told });
     assert.deepEqual(drive(resumed, 30, undefined, half).rows, a, `${name} resumed`);
   }
 });

@@ -1,3 +1,4 @@
+import { st } from "./state-write.js";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -6,11 +7,11 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { PostgresStore, POSTGRES_SCHEMA_VERSION, isTransientError, parsePostgresUrl, redactUrl, type RetryEvent } from "../src/stores/postgres.js";
+import { PostgresStore, POSTGRES_SCHEMA_VERSION, isTransientError, parsePostgresUrl, redactUrl, type RetryEvent } from "../src/stores/postgres/index.js";
 import { openStore } from "../src/stores/open.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
 import { UserError } from "../src/core/errors.js";
-import { storeContractTests, trial } from "./store-contract.js";
+import { changedSinceContractTests, storeContractTests, trial, type StoreFixture } from "./store-contract.js";
 import { nb201Experiment, trialDigest } from "./helpers.js";
 import { cli, cliAsync, ROOT } from "./cli-util.js";
 import { Rng } from "../src/core/rng.js";
@@ -81,10 +82,57 @@ function registerTests(): void {
     }
   };
 
-  storeContractTests("postgres", async () => {
+  const pgSchema = async (): Promise<StoreFixture> => {
     const schema = freshSchema();
     return { open: () => PostgresStore.connect(urlFor(schema), { poolSize: 4 }), dispose: async () => void (await dropSchema(schema)) };
-  });
+  };
+  storeContractTests("postgres", pgSchema);
+  changedSinceContractTests("postgres", pgSchema);
+
+  test("postgres: changedSince never moves its watermark past a change still in flight", { timeout: 60_000 }, () =>
+    inSchema(async (schema) => {
+      // A sequence hands out numbers in the order asked, not in commit order: a completion draws its
+      // number, then waits (here on a row lock) while a later write commits. A reader must not give
+      // the later number as its watermark before the earlier one is committed.
+      const app = `archsearch-inflight-${process.pid}-${counter}`;
+      const store = await PostgresStore.connect(urlFor(schema), { applicationName: app, poolSize: 4 });
+      const reader = await PostgresStore.connect(urlFor(schema));
+      const locker = await admin.connect();
+      try {
+        const { experiment } = await store.openExperiment("e", {}, "h");
+        const [a, b] = await store.addTrials(experiment.id, [trial(0), trial(1)], st({ n: 0 }));
+        const start = await reader.changedSince(experiment.id, 0);
+        await locker.query("BEGIN");
+        await locker.query(`SELECT 1 FROM "${schema}".experiments WHERE id = $1 FOR UPDATE`, [experiment.id]);
+        // Updates trial 0 (drawing its number), then waits for the experiment row to save the state.
+        const slow = store.completeTrial(a.id, { status: "finished", metrics: { acc: 1 } }, st({ n: 1 }));
+        for (const deadline = Date.now() + 20_000; ; await sleep(5)) {
+          const r = await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [app]);
+          if (r.rows[0].n > 0) break;
+          if (Date.now() > deadline) throw new Error("timed out waiting for the completion to wait on the lock");
+        }
+        await store.startTrial(b.id, { epochs: 1 }, "w"); // a later number, committed at once
+        const reading = reader.changedSince(experiment.id, start.seq);
+        await sleep(150);
+        await locker.query("COMMIT");
+        await slow;
+        const first = await reading;
+        const then = await reader.changedSince(experiment.id, first.seq);
+        assert.deepEqual(
+          [...first.trials, ...then.trials].map((t) => [t.number, t.status]).sort(),
+          [
+            [0, "finished"],
+            [1, "running"],
+          ],
+          "the completion in flight was not skipped",
+        );
+      } finally {
+        await locker.query("ROLLBACK").catch(() => undefined);
+        locker.release();
+        await store.close();
+        await reader.close();
+      }
+    }));
 
   test("postgres: migrations are recorded once, concurrent migrators on a fresh schema are safe", () =>
     inSchema(async (schema) => {
@@ -94,10 +142,10 @@ function registerTests(): void {
       const versions = await admin.query(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
       assert.deepEqual(versions.rows.map((r) => r.version), Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1));
       const tables = await admin.query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name", [schema]);
-      assert.deepEqual(tables.rows.map((r) => r.table_name), ["experiments", "schema_version", "trial_values", "trials"]);
+      assert.deepEqual(tables.rows.map((r) => r.table_name), ["artifacts", "experiments", "schema_version", "trial_values", "trials"]);
       // All of them work on the same data.
       const { experiment } = await stores[0].openExperiment("e", {}, "h");
-      await Promise.all(stores.map((s, i) => s.addTrials(experiment.id, [trial(i)], null)));
+      await Promise.all(stores.map((s, i) => s.addTrials(experiment.id, [trial(i)], st(null))));
       assert.deepEqual((await stores[7].getTrials(experiment.id)).map((t) => t.number), [0, 1, 2, 3, 4, 5, 6, 7]);
       for (const s of stores) await s.close();
 
@@ -120,8 +168,8 @@ function registerTests(): void {
       const b = openStore(urlFor(sb));
       const ea = (await a.openExperiment("same", { v: "a" }, "ha")).experiment;
       const eb = (await b.openExperiment("same", { v: "b" }, "hb")).experiment;
-      await a.addTrials(ea.id, [trial(0), trial(1)], null);
-      await b.addTrials(eb.id, [trial(7)], null);
+      await a.addTrials(ea.id, [trial(0), trial(1)], st(null));
+      await b.addTrials(eb.id, [trial(7)], st(null));
       assert.deepEqual((await a.getTrials(ea.id)).map((t) => t.point), ["p0", "p1"]);
       assert.deepEqual((await b.getTrials(eb.id)).map((t) => t.point), ["p7"]);
       assert.deepEqual((await b.getExperiment("same"))!.config, { v: "b" });
@@ -282,7 +330,7 @@ function registerTests(): void {
       const { experiment } = await store.openExperiment("e", {}, "h");
       for (let i = 0; i < N; i++) {
         const which = i % 4; // each operation is cut mid-flight 3 times
-        const add = () => store.addTrials(experiment.id, [trial(i)], { added: i });
+        const add = () => store.addTrials(experiment.id, [trial(i)], st({ added: i }));
         const [t] = which === 0 ? await interrupted(lockExperiment, experiment.id, add) : await add();
         assert.equal(t.number, i);
         const start = () => store.startTrial(t.id, { epochs: 2 }, "w");
@@ -290,7 +338,7 @@ function registerTests(): void {
         const report = () => store.reportIntermediate(t.id, 1, { acc: i });
         await (which === 2 ? interrupted(lockTrial, t.id, report) : report());
         await store.reportIntermediate(t.id, 2, { acc: i + 0.5 });
-        const complete = () => store.completeTrial(t.id, { status: "finished", metrics: { acc: i + 0.5 } }, { told: i });
+        const complete = () => store.completeTrial(t.id, { status: "finished", metrics: { acc: i + 0.5 } }, st({ told: i }));
         await (which === 3 ? interrupted(lockTrial, t.id, complete) : complete());
         // And the idle pooled connections are cut between operations.
         await terminate();
@@ -360,10 +408,10 @@ function registerTests(): void {
       const store = await PostgresStore.connect(viaProxy.toString(), { retry: { attempts: 5, baseDelayMs: 10 }, onRetry: (e) => retries.push(e) });
       try {
         const { experiment } = await store.openExperiment("e", {}, "h");
-        await store.addTrials(experiment.id, [trial(0)], { n: 1 });
+        await store.addTrials(experiment.id, [trial(0)], st({ n: 1 }));
 
         armed = true;
-        const added = await store.addTrials(experiment.id, [trial(1), trial(2)], { n: 3 });
+        const added = await store.addTrials(experiment.id, [trial(1), trial(2)], st({ n: 3 }));
         assert.equal(dropped.length, 1, "one answer was dropped");
         assert.match(dropped[0], /COMMIT/, "the dropped answer confirmed the commit: the server had committed");
         assert.deepEqual(retries.map((r) => r.operation), ["addTrials"]);
@@ -373,9 +421,9 @@ function registerTests(): void {
         ]);
 
         armed = true;
-        await store.completeTrial(added[0].id, { status: "finished", metrics: { acc: 1 } }, { n: 4 });
+        await store.completeTrial(added[0].id, { status: "finished", metrics: { acc: 1 } }, st({ n: 4 }));
         assert.equal(dropped.length, 2);
-        const next = await store.addTrials(experiment.id, [trial(3)], { n: 5 });
+        const next = await store.addTrials(experiment.id, [trial(3)], st({ n: 5 }));
         assert.equal(next[0].number, 3);
         const rows = await admin.query(`SELECT number, point, status FROM "${schema}".trials ORDER BY number`);
         assert.deepEqual(rows.rows, [

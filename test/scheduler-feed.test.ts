@@ -2,6 +2,7 @@
  * Worker mode with a stopping scheduler: each worker's scheduler hears the other workers'
  * reports through the store (SchedulerFeed), so ASHA's rungs span every worker.
  */
+import { st } from "./state-write.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,7 +21,7 @@ type FeedStore = Store & Required<Pick<Store, "getProgress">>;
 
 /** Trials 0..n-1 of another worker: claimed, reported at the given steps, some completed. */
 async function otherWorker(store: Store, experimentId: number, reports: { acc: number; steps: number[]; end: boolean }[]) {
-  const added = await store.addTrials(experimentId, reports.map((_, i) => trial(i)), null);
+  const added = await store.addTrials(experimentId, reports.map((_, i) => trial(i)), st(null));
   for (const [i, r] of reports.entries()) {
     const claim = (await store.claimTrial!(experimentId, "other"))!;
     assert.equal(claim.trial.number, i);
@@ -80,7 +81,7 @@ test("scheduler feed: each report once, in step order, ends once, its own trials
     ]);
     const feed = new SchedulerFeed(watched, experiment.id, spy);
     feed.markLocal(3); // this process's own trial: its reports reach the scheduler directly
-    await store.addTrials(experiment.id, [trial(3)], null);
+    await store.addTrials(experiment.id, [trial(3)], st(null));
     const mine = (await store.claimTrial!(experiment.id, "me"))!;
     await store.reportIntermediate(mine.trial.id, 1, { acc: 0.9 }, mine.attempt);
 

@@ -1,29 +1,32 @@
+import { st } from "./state-write.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SqliteStore } from "../src/stores/sqlite.js";
+import { SqliteStore, SQLITE_SCHEMA_VERSION } from "../src/stores/sqlite.js";
 import { openStore } from "../src/stores/open.js";
-import { PostgresStore } from "../src/stores/postgres.js";
-import { storeContractTests, trial } from "./store-contract.js";
+import { PostgresStore } from "../src/stores/postgres/index.js";
+import { changedSinceContractTests, storeContractTests, trial, type StoreFixture } from "./store-contract.js";
 
 // The behaviour shared with every store, on a SQLite file per test (opened once per client).
-storeContractTests("sqlite", async () => {
+const sqliteFile = async (): Promise<StoreFixture> => {
   const dir = mkdtempSync(join(tmpdir(), "archsearch-store-"));
   const path = join(dir, "x.db");
   return {
     open: async () => new SqliteStore(path),
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   };
-});
+};
+storeContractTests("sqlite", sqliteFile);
+changedSinceContractTests("sqlite", sqliteFile);
 
 test("sqlite: an in-memory store works through the contract's lifecycle", async () => {
   const s = openStore(":memory:");
   const { experiment } = await s.openExperiment("e", {}, "h");
-  const [t] = await s.addTrials(experiment.id, [trial(0)], { n: 1 });
+  const [t] = await s.addTrials(experiment.id, [trial(0)], st({ n: 1 }));
   await s.reportIntermediate(t.id, 1, { acc: 1 });
-  await s.completeTrial(t.id, { status: "finished", metrics: { acc: 1 } }, { n: 2 });
+  await s.completeTrial(t.id, { status: "finished", metrics: { acc: 1 } }, st({ n: 2 }));
   assert.deepEqual(await s.loadSearchState(experiment.id), { n: 2 });
   await s.close();
 });
@@ -33,10 +36,10 @@ test("schema is migrated, data survives reopening, WAL mode on a file", async ()
   try {
     const path = join(dir, "sub", "x.db");
     const s1 = new SqliteStore(path);
-    assert.equal(s1.schemaVersion(), 3);
+    assert.equal(s1.schemaVersion(), SQLITE_SCHEMA_VERSION);
     const { experiment, created } = await s1.openExperiment("e", { a: 1 }, "hash");
     assert.ok(created);
-    await s1.addTrials(experiment.id, [trial(0), trial(1)], { step: 1 });
+    await s1.addTrials(experiment.id, [trial(0), trial(1)], st({ step: 1 }));
     await s1.close();
     const s2 = openStore(`sqlite:${path}`) as SqliteStore;
     const again = await s2.openExperiment("e", { a: 2 }, "other");

@@ -1,10 +1,11 @@
+import { st } from "./state-write.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { NewTrial, Store, TrialRecord } from "../src/core/store.js";
 import { StaleAttemptError } from "../src/core/store.js";
+import type { JsonObject } from "../src/core/json.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-import type { JsonObject } from "../src/core/json.js";
 
 /** One isolated place to keep data (a SQLite file, a PostgreSQL schema) that several stores can open. */
 export interface StoreFixture {
@@ -44,7 +45,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       assert.ok(created);
       assert.equal(experiment.name, "e");
       assert.equal(experiment.status, "running");
-      await s1.addTrials(experiment.id, [trial(0), trial(1)], { step: 1 });
+      await s1.addTrials(experiment.id, [trial(0), trial(1)], st({ step: 1 }));
       await s1.close();
       const s2 = await open();
       const again = await s2.openExperiment("e", { a: 2 }, "other");
@@ -66,13 +67,13 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       const a = await open();
       const b = await open();
       const { experiment } = await a.openExperiment("e", {}, "h");
-      const first = await a.addTrials(experiment.id, [trial(0), trial(1)], null);
+      const first = await a.addTrials(experiment.id, [trial(0), trial(1)], st(null));
       assert.deepEqual(first.map((t) => [t.number, t.point, t.status]), [
         [0, "p0", "pending"],
         [1, "p1", "pending"],
       ]);
-      await b.addTrials(experiment.id, [trial(2)], null);
-      await a.addTrials(experiment.id, [trial(3)], null);
+      await b.addTrials(experiment.id, [trial(2)], st(null));
+      await a.addTrials(experiment.id, [trial(3)], st(null));
       assert.deepEqual((await b.getTrials(experiment.id)).map((t) => t.number), [0, 1, 2, 3]);
       assert.deepEqual((await b.getTrials(experiment.id)).map((t) => t.point), ["p0", "p1", "p2", "p3"]);
     }));
@@ -81,14 +82,14 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
     withFixture(async (open) => {
       const s = await open();
       const { experiment } = await s.openExperiment("e", {}, "h");
-      const [t0, t1, t2] = await s.addTrials(experiment.id, [trial(0), trial(1), trial(3)], { asked: 3 });
+      const [t0, t1, t2] = await s.addTrials(experiment.id, [trial(0), trial(1), trial(3)], st({ asked: 3 }));
       assert.equal(t0.status, "pending");
       await s.startTrial(t0.id, { epochs: 200 }, "w1");
       assert.equal((await s.getTrial(experiment.id, 0))!.status, "running");
       await s.reportIntermediate(t0.id, 12, { valid_acc: 80, loss: 0.5 });
       await s.reportIntermediate(t0.id, 12, { valid_acc: 81 }); // a repeated report overwrites, never duplicates
       await s.reportIntermediate(t0.id, 200, { valid_acc: 90, loss: NaN });
-      await s.completeTrial(t0.id, { status: "finished", metrics: { valid_acc: 90, worst: -Infinity }, hidden: { test_acc: 93 }, costSeconds: 12.5 }, { told: 1 });
+      await s.completeTrial(t0.id, { status: "finished", metrics: { valid_acc: 90, worst: -Infinity }, hidden: { test_acc: 93 }, costSeconds: 12.5 }, st({ told: 1 }));
       const steps = await s.getIntermediate(t0.id);
       assert.equal(steps.length, 2);
       assert.deepEqual(steps[0], { step: 12, metrics: { loss: 0.5, valid_acc: 81 } });
@@ -107,7 +108,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       assert.deepEqual(await s.loadSearchState(experiment.id), { told: 1 });
 
       await s.startTrial(t1.id, { epochs: 200 }, "w1");
-      await s.completeTrial(t1.id, { status: "failed", metrics: null, error: "boom" }, { told: 2 });
+      await s.completeTrial(t1.id, { status: "failed", metrics: null, error: "boom" }, st({ told: 2 }));
       const counts = await s.countTrials(experiment.id);
       assert.deepEqual(counts, { pending: 1, running: 0, paused: 0, finished: 1, failed: 1, pruned: 0 });
       assert.deepEqual((await s.getTrials(experiment.id, { status: ["failed"] })).map((t) => t.error), ["boom"]);
@@ -126,7 +127,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       const a = await open();
       const b = await open();
       const { experiment } = await a.openExperiment("e", {}, "h");
-      const [t] = await a.addTrials(experiment.id, [trial(0)], null);
+      const [t] = await a.addTrials(experiment.id, [trial(0)], st(null));
       await a.startTrial(t.id, { epochs: 3 }, "w");
       for (let i = 0; i < 2; i++) {
         await a.reportIntermediate(t.id, 1, { acc: 10, loss: 2 });
@@ -147,9 +148,9 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       const x = (await s.openExperiment("x", { v: "x" }, "hx")).experiment;
       const y = (await s.openExperiment("y", { v: "y" }, "hy")).experiment;
       assert.notEqual(x.id, y.id);
-      await s.addTrials(x.id, [trial(0), trial(1)], "sx");
-      await s.addTrials(y.id, [trial(5)], "sy");
-      await s.addTrials(x.id, [trial(2)], "sx2");
+      await s.addTrials(x.id, [trial(0), trial(1)], st("sx"));
+      await s.addTrials(y.id, [trial(5)], st("sy"));
+      await s.addTrials(x.id, [trial(2)], st("sx2"));
       assert.deepEqual((await s.getTrials(x.id)).map((t) => t.number), [0, 1, 2]);
       assert.deepEqual((await s.getTrials(y.id)).map((t) => [t.number, t.point]), [[0, "p5"]]);
       assert.equal(await s.loadSearchState(x.id), "sx2");
@@ -168,10 +169,10 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
     withFixture(async (open) => {
       const s = await open();
       const { experiment } = await s.openExperiment("e", {}, "h");
-      const [a, b] = await s.addTrials(experiment.id, [trial(0), trial(3)], null);
+      const [a, b] = await s.addTrials(experiment.id, [trial(0), trial(3)], st(null));
       await s.startTrial(a.id, { epochs: 12 }, "w");
-      await s.completeTrial(a.id, { status: "finished", metrics: { acc: 1 } }, null);
-      await s.completeTrial(b.id, { status: "finished", metrics: { acc: 1 }, costSeconds: 0, cachedFrom: 0 }, null);
+      await s.completeTrial(a.id, { status: "finished", metrics: { acc: 1 } }, st(null));
+      await s.completeTrial(b.id, { status: "finished", metrics: { acc: 1 }, costSeconds: 0, cachedFrom: 0 }, st(null));
       const got = (await s.getTrial(experiment.id, 1))!;
       assert.equal(got.cachedFrom, 0);
       assert.deepEqual(got.fidelity, { epochs: 12 });
@@ -184,13 +185,13 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       const s = await open();
       const src = (await s.openExperiment("source", {}, "h")).experiment;
       const dst = (await s.openExperiment("reuser", {}, "h")).experiment;
-      const [a] = await s.addTrials(src.id, [trial(0)], null);
+      const [a] = await s.addTrials(src.id, [trial(0)], st(null));
       await s.startTrial(a.id, { epochs: 200 }, "w");
-      await s.completeTrial(a.id, { status: "finished", metrics: { acc: 0.9 } }, null);
+      await s.completeTrial(a.id, { status: "finished", metrics: { acc: 0.9 } }, st(null));
       const hit = await s.findFinished(src.id, a.archHash, a.hp, { epochs: 200 });
       assert.equal(hit?.number, 0);
-      const [b] = await s.addTrials(dst.id, [trial(3)], null);
-      await s.completeTrial(b.id, { status: "finished", metrics: { acc: 0.9 }, costSeconds: 0, cachedFrom: 0, cachedFromExperiment: "source" }, null);
+      const [b] = await s.addTrials(dst.id, [trial(3)], st(null));
+      await s.completeTrial(b.id, { status: "finished", metrics: { acc: 0.9 }, costSeconds: 0, cachedFrom: 0, cachedFromExperiment: "source" }, st(null));
       const got = (await s.getTrial(dst.id, 0))!;
       assert.equal(got.cachedFrom, 0);
       assert.equal(got.cachedFromExperiment, "source");
@@ -206,7 +207,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       const hp: JsonObject = { lr: 1e-7, momentum: 0.9, opt: "sgd ✓" };
       const point: JsonObject = { arch, hp };
       const state = { rng: [1, 4294967295, 0], population: [point, point], big: 2 ** 53 - 1, tiny: 5e-324, neg: -0.1 };
-      const [t] = await s.addTrials(experiment.id, [{ point, arch, hp, archHash: "x" }], state);
+      const [t] = await s.addTrials(experiment.id, [{ point, arch, hp, archHash: "x" }], st(state));
       assert.deepEqual(t.point, point);
       const got = (await s.getTrial(experiment.id, 0))!;
       assert.deepEqual(got.point, point);
@@ -230,7 +231,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
           for (let k = 0; k < 8; k++) {
             const size = 1 + ((ci + k) % 3);
             const trials = Array.from({ length: size }, () => trial(label++));
-            batches.push(await c.addTrials(experiment.id, trials, { client: ci, batch: k }));
+            batches.push(await c.addTrials(experiment.id, trials, st({ client: ci, batch: k })));
           }
         }),
       );
@@ -250,13 +251,13 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
     withFixture(async (open) => {
       const clients = await Promise.all(Array.from({ length: 4 }, () => open()));
       const { experiment } = await clients[0].openExperiment("e", {}, "h");
-      const trials = await clients[0].addTrials(experiment.id, Array.from({ length: 24 }, (_, i) => trial(i)), null);
+      const trials = await clients[0].addTrials(experiment.id, Array.from({ length: 24 }, (_, i) => trial(i)), st(null));
       await Promise.all(
         trials.map(async (t, i) => {
           const c = clients[i % clients.length];
           await c.startTrial(t.id, { epochs: 1 }, `w${i % clients.length}`);
           await c.reportIntermediate(t.id, 1, { acc: i });
-          await c.completeTrial(t.id, { status: i % 5 === 0 ? "failed" : "finished", metrics: { acc: i } }, { last: i });
+          await c.completeTrial(t.id, { status: i % 5 === 0 ? "failed" : "finished", metrics: { acc: i } }, st({ last: i }));
         }),
       );
       const all = await clients[1].getTrials(experiment.id);
@@ -271,7 +272,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
     withFixture(async (open) => {
       const s = await open();
       await s.openExperiment("e", {}, "h");
-      await assert.rejects(s.completeTrial(999_999, { status: "finished", metrics: {} }, null), /no trial with id 999999/);
+      await assert.rejects(s.completeTrial(999_999, { status: "finished", metrics: {} }, st(null)), /no trial with id 999999/);
       assert.equal(await s.getTrial(1, 0), undefined);
       assert.deepEqual(await s.getIntermediate(999_999), []);
     }));
@@ -280,7 +281,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
     withFixture(async (open) => {
       const clients = await Promise.all(Array.from({ length: 3 }, () => open()));
       const { experiment } = await clients[0].openExperiment("e", {}, "h");
-      await clients[0].addTrials(experiment.id, Array.from({ length: 7 }, (_, i) => trial(i)), null);
+      await clients[0].addTrials(experiment.id, Array.from({ length: 7 }, (_, i) => trial(i)), st(null));
       const claims = (
         await Promise.all(clients.flatMap((c, ci) => [0, 1, 2].map(() => c.claimTrial!(experiment.id, `w${ci}`))))
       ).filter((x) => x !== undefined);
@@ -296,7 +297,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
       const s = await open();
       const other = await open();
       const { experiment } = await s.openExperiment("e", {}, "h");
-      const [t] = await s.addTrials(experiment.id, [trial(0)], { v: 1 });
+      const [t] = await s.addTrials(experiment.id, [trial(0)], st({ v: 1 }));
       const first = (await s.claimTrial!(experiment.id, "w1"))!;
       assert.equal(first.trial.id, t.id);
       await s.startTrial(t.id, { epochs: 1 }, "w1", first.attempt);
@@ -338,7 +339,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
     withFixture(async (open) => {
       const s = await open();
       const { experiment } = await s.openExperiment("e", {}, "h");
-      await s.addTrials(experiment.id, [trial(0), trial(1)], null);
+      await s.addTrials(experiment.id, [trial(0), trial(1)], st(null));
       await s.claimTrial!(experiment.id, "w1");
       await sleep(60);
       assert.deepEqual(await s.reclaimStale!(experiment.id, 20, 1), { retried: [0], failed: [] });
@@ -377,7 +378,7 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
     withFixture(async (open) => {
       const a = await open();
       const { experiment } = await a.openExperiment("e", {}, "h");
-      const added = await a.addTrials(experiment.id, [trial(0), trial(1), trial(2), trial(3)], null);
+      const added = await a.addTrials(experiment.id, [trial(0), trial(1), trial(2), trial(3)], st(null));
       for (const n of [0, 1, 2]) await a.claimTrial!(experiment.id, `w${n}`);
       await a.reportIntermediate(added[0].id, 1, { acc: 0.5, loss: NaN });
       await a.reportIntermediate(added[0].id, 3, { acc: 0.75, loss: -Infinity }, 1);
@@ -402,10 +403,214 @@ export function storeContractTests(kind: string, fresh: () => Promise<StoreFixtu
     withFixture(async (open) => {
       const a = await open();
       const { experiment } = await a.openExperiment("e", {}, "h");
-      const added = await a.addTrials(experiment.id, [0, 1, 2, 3, 4].map(trial), null);
+      const added = await a.addTrials(experiment.id, [0, 1, 2, 3, 4].map(trial), st(null));
       await a.completeTrial(added[3].id, { status: "finished", metrics: { acc: 1 } }, undefined);
       assert.deepEqual((await a.getTrials(experiment.id, { from: 2 })).map((t) => t.number), [2, 3, 4]);
       assert.deepEqual((await a.getTrials(experiment.id, { from: 2, status: ["pending"] })).map((t) => t.number), [2, 4]);
       assert.deepEqual((await a.getTrials(experiment.id, { from: 9 })).map((t) => t.number), []);
+    }));
+}
+
+/**
+ * The update sequence (StoreReader.changedSince), registered as tests for one implementation:
+ * after each kind of write the trials it changed show up, in the order of their changes, and
+ * the others do not.
+ */
+export function changedSinceContractTests(kind: string, fresh: () => Promise<StoreFixture>): void {
+  const withStore = async (fn: (s: Store, open: () => Promise<Store>) => Promise<void>) => {
+    const fixture = await fresh();
+    const opened: Store[] = [];
+    const open = async () => {
+      const s = await fixture.open();
+      opened.push(s);
+      return s;
+    };
+    try {
+      await fn(await open(), open);
+    } finally {
+      for (const s of opened) await s.close();
+      await fixture.dispose();
+    }
+  };
+
+  test(`${kind}: changedSince: every kind of write shows the trials it changed, and only those; heartbeats and reports are no change`, { timeout: 60_000 }, () =>
+    withStore(async (s) => {
+      const { experiment } = await s.openExperiment("e", {}, "h");
+      const other = (await s.openExperiment("other", {}, "h")).experiment;
+      assert.deepEqual(await s.changedSince(experiment.id, 0), { trials: [], seq: 0 }, "nothing yet");
+      let watermark = 0;
+      /** The trials changed since the last look: exactly `numbers`, in that order, as they are now. */
+      const changed = async (what: string, numbers: number[]) => {
+        const c = await s.changedSince(experiment.id, watermark);
+        assert.deepEqual(c.trials.map((t) => t.number), numbers, what);
+        let last = watermark;
+        for (const t of c.trials) {
+          assert.ok(Number.isInteger(t.seq) && t.seq > last, `${what}: sequence numbers increase (${t.seq} after ${last})`);
+          last = t.seq;
+          assert.deepEqual(t, await s.getTrial(experiment.id, t.number), `${what}: trial ${t.number} as it is now`);
+        }
+        assert.equal(c.seq, last, `${what}: the watermark is the last sequence number given`);
+        watermark = c.seq;
+        return c.trials;
+      };
+
+      const added = await s.addTrials(experiment.id, [trial(0), trial(1), trial(2), trial(3)], st({ n: 1 }));
+      assert.ok(added.every((t) => typeof t.seq === "number"), "records carry their sequence number");
+      await changed("added", [0, 1, 2, 3]);
+      await changed("nothing since", []);
+
+      // The experiment loop: start, report, pause, complete.
+      await s.startTrial(added[0].id, { epochs: 12 }, "local");
+      await changed("started", [0]);
+      await s.reportIntermediate(added[0].id, 1, { acc: 0.5 });
+      await s.reportIntermediate(added[0].id, 1, { acc: 0.6 });
+      await changed("an intermediate report is no change", []);
+      await s.completeTrial(added[0].id, { status: "paused", metrics: { acc: 0.6 } }, st({ n: 2 }));
+      const [paused] = await changed("paused", [0]);
+      assert.equal(paused.status, "paused");
+      await s.startTrial(added[1].id, { epochs: 12 }, "local");
+      await s.completeTrial(added[1].id, { status: "finished", metrics: { acc: 0.7 } }, st({ n: 3 }));
+      const [finished] = await changed("started then finished: once, as it is now", [1]);
+      assert.equal(finished.status, "finished");
+
+      // Another experiment's trials are not this one's, and the sequence is store-wide.
+      const [elsewhere] = await s.addTrials(other.id, [trial(9)], st(null));
+      await changed("another experiment's writes", []);
+      assert.ok(elsewhere.seq! > watermark, "one sequence for the whole store");
+      assert.deepEqual((await s.changedSince(other.id, 0)).trials.map((t) => t.number), [0]);
+
+      // Workers: claim, heartbeat, report, start, complete (fenced).
+      const claim = (await s.claimTrial!(experiment.id, "w1"))!;
+      assert.equal(claim.trial.number, 2);
+      await changed("claimed", [2]);
+      assert.equal(await s.heartbeat!(claim.trial.id, claim.attempt), true);
+      await s.reportIntermediate(claim.trial.id, 1, { acc: 0.1 }, claim.attempt);
+      await changed("a heartbeat and a worker's report are no change", []);
+      await s.startTrial(claim.trial.id, { epochs: 12 }, "w1", claim.attempt);
+      await changed("started by its worker", [2]);
+      await s.completeTrial(claim.trial.id, { status: "finished", metrics: { acc: 0.8 } }, undefined, claim.attempt);
+      await changed("completed by its worker", [2]);
+      await s.completeTrial(claim.trial.id, { status: "finished", metrics: { acc: 0.8 } }, undefined, claim.attempt);
+      await changed("a repeated completion is no change", []);
+
+      // Reclaiming a dead worker's trial: back to pending, then failed.
+      const dying = (await s.claimTrial!(experiment.id, "w2"))!;
+      assert.equal(dying.trial.number, 3);
+      await changed("claimed", [3]);
+      await sleep(60);
+      assert.deepEqual(await s.reclaimStale!(experiment.id, 20, 1), { retried: [3], failed: [] });
+      const [requeued] = await changed("reclaimed for a retry", [3]);
+      assert.equal(requeued.status, "pending");
+      assert.equal(await s.heartbeat!(dying.trial.id, dying.attempt), false);
+      await assert.rejects(s.completeTrial(dying.trial.id, { status: "finished", metrics: { acc: 1 } }, undefined, dying.attempt), StaleAttemptError);
+      await changed("a stale attempt's writes are no change", []);
+      await s.claimTrial!(experiment.id, "w3");
+      await sleep(60);
+      assert.deepEqual(await s.reclaimStale!(experiment.id, 20, 1), { retried: [], failed: [3] });
+      const [failed] = await changed("claimed again, then failed after the retry limit", [3]);
+      assert.equal(failed.status, "failed");
+      assert.deepEqual(await s.reclaimStale!(experiment.id, 20, 1), { retried: [], failed: [] });
+      await changed("a reclaim that finds nothing", []);
+
+      // A promotion driver's step: new trials, then the continued one; then one ended for good.
+      const v0 = (await s.loadVersionedState(experiment.id))!.version;
+      const step = await s.commitDriverStep!(experiment.id, { add: [trial(4)], resume: [0], end: [], state: st({ v: 1 }), stateVersion: v0 });
+      assert.deepEqual(step!.map((t) => t.number), [4]);
+      const resumed = await changed("a driver step: the new trial, then the continued one", [4, 0]);
+      assert.equal(resumed[1].status, "pending");
+      const again = (await s.claimTrial!(experiment.id, "w4"))!;
+      assert.equal(again.trial.number, 0);
+      await s.completeTrial(again.trial.id, { status: "paused", metrics: { acc: 0.65 } }, undefined, again.attempt);
+      await changed("claimed and paused again", [0]);
+      assert.equal(await s.commitDriverStep!(experiment.id, { add: [], resume: [], end: [0], state: st({ v: 1 }), stateVersion: v0 }), undefined);
+      await changed("a fenced-off driver step is no change", []);
+      await s.commitDriverStep!(experiment.id, { add: [], resume: [], end: [0], state: st({ v: 2 }), stateVersion: v0 + 1 });
+      const [ended] = await changed("a driver step that ends a paused trial", [0]);
+      assert.equal(ended.status, "pruned");
+
+      // A cache hit's completion (never started).
+      await s.completeTrial(step![0].id, { status: "finished", metrics: { acc: 0.7 }, costSeconds: 0, cachedFrom: 1 }, st({ n: 4 }));
+      await changed("a cache hit", [4]);
+
+      // Everything, from the start, in pages: each trial once, at its latest change.
+      const all = await s.changedSince(experiment.id, 0);
+      assert.deepEqual(all.trials.map((t) => t.number), [1, 2, 3, 0, 4]);
+      assert.equal(all.seq, watermark);
+      const pages: number[][] = [];
+      for (let from = 0; ; ) {
+        const page = await s.changedSince(experiment.id, from, 2);
+        if (page.trials.length === 0) break;
+        pages.push(page.trials.map((t) => t.number));
+        from = page.seq;
+      }
+      assert.deepEqual(pages, [[1, 2], [3, 0], [4]]);
+      await assert.rejects(s.changedSince(experiment.id, 0, 0), RangeError);
+      await assert.rejects(s.changedSince(experiment.id, 0, 1.5), RangeError);
+    }));
+
+  test(`${kind}: changedSince: an experiment's own sequence number moves with its status and search state only`, () =>
+    withStore(async (s) => {
+      const { experiment } = await s.openExperiment("e", {}, "h");
+      const seqOf = async () => (await s.getExperiment("e"))!.seq!;
+      const created = await seqOf();
+      assert.ok(Number.isInteger(created) && created > 0);
+      assert.equal(experiment.seq, created);
+      const [t] = await s.addTrials(experiment.id, [trial(0)], st({ n: 1 }));
+      const withState = await seqOf();
+      assert.ok(withState > created, "a new search state");
+      assert.ok(withState !== t.seq, "one sequence for trials and experiments");
+      const claimed = (await s.claimTrial!(experiment.id, "w"))!;
+      await s.heartbeat!(t.id, claimed.attempt);
+      await s.reportIntermediate(t.id, 1, { acc: 1 }, claimed.attempt);
+      await s.completeTrial(t.id, { status: "finished", metrics: { acc: 1 } }, undefined, claimed.attempt);
+      assert.equal(await seqOf(), withState, "trial writes that leave the state alone do not change the experiment");
+      await s.setExperimentStatus(experiment.id, "done");
+      const done = await seqOf();
+      assert.ok(done > withState, "a new status");
+      assert.ok(done > (await s.getTrial(experiment.id, 0))!.seq!);
+      assert.equal((await s.listExperiments())[0].seq, done);
+    }));
+
+  test(`${kind}: changedSince: a reader polling while several clients write ends with every trial's latest state`, { timeout: 60_000 }, () =>
+    withStore(async (s, open) => {
+      const writers = await Promise.all(Array.from({ length: 4 }, () => open()));
+      const { experiment } = await s.openExperiment("e", {}, "h");
+      const seen = new Map<number, TrialRecord>();
+      let watermark = 0;
+      const poll = async () => {
+        const c = await s.changedSince(experiment.id, watermark);
+        for (const t of c.trials) {
+          assert.ok(t.seq > watermark);
+          seen.set(t.number, t);
+        }
+        watermark = c.seq;
+      };
+      let writing = true;
+      const reader = (async () => {
+        while (writing) {
+          await poll();
+          await sleep(1);
+        }
+      })();
+      await Promise.all(
+        writers.map(async (w, wi) => {
+          for (let k = 0; k < 6; k++) {
+            const [t] = await w.addTrials(experiment.id, [trial(wi * 10 + k)], st({ w: wi, k }));
+            await w.startTrial(t.id, { epochs: 1 }, `w${wi}`);
+            await w.reportIntermediate(t.id, 1, { acc: k });
+            await w.completeTrial(t.id, { status: k % 3 === 0 ? "failed" : "finished", metrics: { acc: k } }, k % 2 === 0 ? st({ w: wi, k }) : undefined);
+          }
+        }),
+      );
+      writing = false;
+      await reader;
+      await poll();
+      const now = await s.getTrials(experiment.id);
+      assert.equal(now.length, 24);
+      assert.deepEqual(
+        [...seen.values()].sort((a, b) => a.number - b.number).map((t) => [t.number, t.status, t.seq, t.metrics]),
+        now.map((t) => [t.number, t.status, t.seq, t.metrics]),
+        "the reader missed no change",
+      );
     }));
 }

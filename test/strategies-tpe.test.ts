@@ -6,7 +6,7 @@ import type { Json, JsonObject } from "../src/core/json.js";
 import { Rng } from "../src/core/rng.js";
 import { pointHash, type SearchSpace } from "../src/core/space.js";
 import type { Store } from "../src/core/store.js";
-import type { Strategy } from "../src/core/strategy.js";
+import type { Strategy, TrialOutcome } from "../src/core/strategy.js";
 import { UserError } from "../src/core/errors.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
 import { FifoScheduler } from "../src/schedulers/fifo.js";
@@ -72,11 +72,12 @@ function syntheticScore(point: Json): number {
  */
 function drive(on: SearchSpace, seed: number, steps: number, reload: boolean, options: JsonObject = {}): Json[] {
   let s = makeTpe(seed, on, options);
+  const told: TrialOutcome[] = [];
   const roundTrip = () => {
     if (!reload) return;
     const saved = JSON.parse(JSON.stringify(s.state())) as Json;
     s = makeTpe(seed + 1000, on, options);
-    s.restore(saved);
+    s.restore(saved, { outcomes: told });
   };
   const order = new Rng(99);
   const pending: Json[] = [];
@@ -94,7 +95,9 @@ function drive(on: SearchSpace, seed: number, steps: number, reload: boolean, op
     }
     const [p] = pending.splice(order.int(pending.length), 1);
     const score = syntheticScore(p);
-    s.tell({ number: asked.length, point: p, status: score === -Infinity ? "failed" : "finished", metrics: {}, score });
+    const outcome: TrialOutcome = { number: asked.length, point: p, status: score === -Infinity ? "failed" : "finished", metrics: {}, score };
+    s.tell(outcome);
+    told.push(outcome);
     roundTrip();
   }
   return asked;

@@ -1,3 +1,4 @@
+import { st } from "./state-write.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TrialWindow } from "../src/core/trial-window.js";
@@ -18,16 +19,24 @@ test("trial window: each read fetches only from the first trial not ended for go
     });
     const window = new TrialWindow(watched, experiment.id);
     const same = async () => assert.deepEqual(await window.read(), await store.getTrials(experiment.id));
-    const added = await store.addTrials(experiment.id, [0, 1, 2, 3, 4].map(trial), null);
+    const added = await store.addTrials(experiment.id, [0, 1, 2, 3, 4].map(trial), st(null));
     await same();
-    const end = (i: number, status: "finished" | "failed" | "pruned" | "paused") => store.completeTrial(added[i].id, { status, metrics: { acc: i } }, undefined);
+    // Ended and told (a driver step heard it): kept from then on. A trial a worker completed is
+    // not told yet: a later driver step tells it, so the window reads it again until then.
+    const end = (i: number, status: "finished" | "failed" | "pruned" | "paused", told = true) =>
+      store.completeTrial(added[i].id, { status, metrics: { acc: i } }, told && status !== "paused" ? { state: null, told: [i], heard: [] } : undefined);
+    await end(4, "finished", false);
+    await same();
+    assert.equal((await store.getTrial(experiment.id, 4))!.toldSeq, null);
+    froms.length = 0;
+    await same();
     await end(0, "finished");
     await end(1, "failed");
     await end(3, "pruned");
     await same(); // 0 and 1 kept from now on; 2 is pending
     await end(2, "paused"); // paused may still go on: not kept
     await same();
-    await store.addTrials(experiment.id, [trial(5)], null);
+    await store.addTrials(experiment.id, [trial(5)], st(null));
     await same();
     assert.deepEqual(froms, [0, 0, 2, 2]);
   } finally {

@@ -1,3 +1,4 @@
+import { st } from "./state-write.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -89,7 +90,7 @@ async function staleTrialRun(dir: string, extraArgs: string[]) {
   try {
     const { experiment } = await store.openExperiment("wc", parts.config as unknown as JsonObject, searchHash(parts.config));
     const point = parts.space.sample(new Rng(1));
-    await store.addTrials(experiment.id, [{ point, ...splitPoint(parts.space, point), archHash: pointHash(parts.space, point) }], null);
+    await store.addTrials(experiment.id, [{ point, ...splitPoint(parts.space, point), archHash: pointHash(parts.space, point) }], st(null));
     const claim = await store.claimTrial!(experiment.id, "ghost-worker");
     assert.equal(claim?.trial.number, 0);
   } finally {

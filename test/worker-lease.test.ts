@@ -3,10 +3,11 @@
  * (waiting for it, counting who waits, losing it), the fence on adding trials, the driver's
  * demand estimate, and the command evaluator's capped line reader.
  */
+import { st } from "./state-write.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { PostgresStore } from "../src/stores/postgres.js";
+import { PostgresStore } from "../src/stores/postgres/index.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
 import type { Store, TrialRecord } from "../src/core/store.js";
 import { driverDemand } from "../src/core/worker-demand.js";
@@ -100,13 +101,13 @@ test("postgres lease: when the lease's connection is lost the holder's step is a
 /** addTrials with the count the caller saw: nothing is added once another writer has added trials. */
 async function fenceContract(store: Store) {
   const { experiment } = await store.openExperiment("fence", {}, "h");
-  const first = await store.addTrials(experiment.id, [trial(0), trial(1)], { v: 1 }, 0);
+  const first = await store.addTrials(experiment.id, [trial(0), trial(1)], st({ v: 1 }), 0);
   assert.deepEqual(first.map((t) => t.number), [0, 1]);
-  assert.deepEqual(await store.addTrials(experiment.id, [trial(2)], { v: "stale" }, 0), [], "a driver that saw 0 trials adds nothing");
+  assert.deepEqual(await store.addTrials(experiment.id, [trial(2)], st({ v: "stale" }), 0), [], "a driver that saw 0 trials adds nothing");
   assert.deepEqual(await store.loadSearchState(experiment.id), { v: 1 }, "nor saves its outdated state");
-  const next = await store.addTrials(experiment.id, [trial(2)], { v: 2 }, 2);
+  const next = await store.addTrials(experiment.id, [trial(2)], st({ v: 2 }), 2);
   assert.deepEqual(next.map((t) => t.number), [2]);
-  assert.deepEqual((await store.addTrials(experiment.id, [trial(3)], { v: 3 })).map((t) => t.number), [3], "without a count: no fence");
+  assert.deepEqual((await store.addTrials(experiment.id, [trial(3)], st({ v: 3 }))).map((t) => t.number), [3], "without a count: no fence");
   assert.equal((await store.getTrials(experiment.id)).length, 4);
 }
 

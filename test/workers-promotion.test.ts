@@ -13,7 +13,7 @@ import type { Store, TrialRecord } from "../src/core/store.js";
 import { asha } from "../src/schedulers/asha.js";
 import { hyperband } from "../src/schedulers/hyperband.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
-import { PostgresStore } from "../src/stores/postgres.js";
+import { PostgresStore } from "../src/stores/postgres/index.js";
 import { inPgSchema, nb201Experiment, objectives, simulator, sleepySimulator } from "./helpers.js";
 
 const ctx: SchedulerContext = { seed: 2, fidelity: simulator.fidelity, objectives };
@@ -35,7 +35,10 @@ async function workers(open: () => Store, makeScheduler: () => Scheduler, budget
     for (const s of summaries) assert.equal(s.complete, true);
     const exp = (await stores[0].getExperiment("nb201-rea"))!;
     assert.equal(exp.status, "done");
-    return { trials: await stores[0].getTrials(exp.id), state: (await stores[0].loadSearchState(exp.id)) as Record<string, unknown> };
+    const trials = await stores[0].getTrials(exp.id);
+    // Which trials the strategy was told is on the trial rows (toldSeq), no longer a list in the state.
+    const told = trials.filter((t) => t.toldSeq != null).map((t) => t.number);
+    return { trials, state: { ...((await stores[0].loadSearchState(exp.id)) as Record<string, unknown>), told } };
   } finally {
     for (const s of stores) await s.close();
   }
@@ -137,8 +140,8 @@ test("workers with ASHA promotion stopped mid-search, then `archsearch run` fini
     assert.ok(summaries.every((x) => !x.complete), "stopped before the end");
     for (const s of stores) await s.close();
     const mid = await watcher.getTrials(1);
-    const state = (await watcher.loadSearchState(1)) as { runs: [number, string][] };
-    const heard = new Set(state.runs.map(([n]) => n));
+    // The runs the scheduler heard are on the trial rows (heard), no longer a list in the state.
+    const heard = new Set(mid.filter((t) => t.heard != null).map((t) => t.number));
     const unheard = mid.filter((t) => (t.status === "paused" || t.status === "finished") && !heard.has(t.number)).map((t) => t.number);
     await watcher.close();
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { stableStringify } from "../src/core/json.js";
 import type { Store } from "../src/core/store.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
-import { PostgresStore } from "../src/stores/postgres.js";
+import { PostgresStore } from "../src/stores/postgres/index.js";
 import { inPgSchema, nb201Experiment, sleepySimulator } from "./helpers.js";
 
 const slowSim = sleepySimulator(15);
@@ -34,9 +34,10 @@ async function threeWorkers(open: () => Store) {
     assert.equal(new Set(trials.map((t) => stableStringify(t.point))).size, BUDGET, "no suggestion handed out twice");
     const workers = new Set(trials.map((t) => t.worker));
     assert.ok(workers.size >= 2, `the work was shared (workers: ${[...workers].join(", ")})`);
-    const state = (await stores[0].loadSearchState(exp.id)) as { told: number[] };
-    assert.ok(state.told.length >= BUDGET - 6, "the strategy was told the finished trials (all but the last asks' worth)");
-    assert.equal(new Set(state.told).size, state.told.length, "no trial told twice");
+    // Which trials the strategy was told, and in what order, is on the trial rows (toldSeq).
+    const told = trials.filter((t) => t.toldSeq != null).map((t) => t.toldSeq!);
+    assert.ok(told.length >= BUDGET - 6, "the strategy was told the finished trials (all but the last asks' worth)");
+    assert.deepEqual([...told].sort((a, b) => a - b), Array.from({ length: told.length }, (_, i) => i + 1), "no trial told twice: one place in the order each");
   } finally {
     for (const s of stores) await s.close();
   }
@@ -118,8 +119,9 @@ test("workers suggest ahead: a lone busy worker has its next trial created befor
     const early = trials.filter((t, i) => i > 0 && t.createdAt < trials[i - 1].finishedAt!).map((t) => t.number);
     assert.ok(early.length >= 1, `a trial was suggested while its predecessor still ran (early: ${early.join(", ") || "none"})`);
     assert.ok(early.every((n) => n >= 4), `only once the store knows a typical duration (3 finished trials): ${early.join(", ")}`);
-    const state = (await store.loadSearchState(1)) as { told: number[] };
-    assert.deepEqual([...state.told].sort((a, b) => a - b), trials.map((t) => t.number), "every trial told once, the last ones too");
+    const told = (await store.getTrials(1)).filter((t) => t.toldSeq != null).sort((a, b) => a.toldSeq! - b.toldSeq!);
+    assert.deepEqual(told.map((t) => t.number).sort((a, b) => a - b), trials.map((t) => t.number), "every trial told once, the last ones too");
+    assert.deepEqual(told.map((t) => t.toldSeq), Array.from({ length: budget }, (_, i) => i + 1), "each in its own place of the order told");
   } finally {
     await store.close();
   }

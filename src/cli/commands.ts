@@ -6,7 +6,7 @@ import { capabilitiesOf } from "../core/space.js";
 import { createExperiment, loadParts } from "../config/build.js";
 import type { ExperimentConfig } from "../config/schema.js";
 import { openStore } from "../stores/open.js";
-import { redactUrl } from "../stores/postgres.js";
+import { redactUrl } from "../stores/postgres/index.js";
 import { registry } from "../registry.js";
 import { fmtDuration, fmtMetrics, fmtNumber, fmtPoint, table, trialsCsv } from "./format.js";
 import { progressReporter } from "./progress.js";

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
 import { UserError } from "../core/errors.js";
+import { EngineError } from "../engine/errors.js";
 import { exportCommand } from "./export.js";
 import { runWorkersCommand, workerCommand } from "./workers.js";
 import { bestCommand, runCommand, spacesCommand, statusCommand, strategiesCommand, trialsCommand } from "./commands.js";
@@ -90,7 +91,8 @@ program.command("spaces").description("list the built-in search spaces").option(
 program.command("strategies").description("list the search strategies").option("--json", "JSON output").action((o) => { strategiesCommand(o); });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof UserError) {
+  // The tensor engine's own error (src/engine imports nothing of archsearch's) is a user-facing message too.
+  if (e instanceof UserError || e instanceof EngineError) {
     process.stderr.write(`archsearch: ${e.message}\n`);
     process.exit(2);
   }

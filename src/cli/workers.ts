@@ -7,7 +7,7 @@ import { createExperiment, loadParts } from "../config/build.js";
 import type { ExperimentConfig } from "../config/schema.js";
 import { workerSettings } from "../config/workers.js";
 import { openStore } from "../stores/open.js";
-import { redactUrl } from "../stores/postgres.js";
+import { redactUrl } from "../stores/postgres/index.js";
 import { summaryJson } from "./commands.js";
 import { fmtDuration, fmtMetrics, fmtNumber, fmtPoint } from "./format.js";
 import { progressReporter } from "./progress.js";

@@ -20,6 +20,7 @@ import { JointSpace } from "../spaces/joint.js";
 import { configSchema, paramSchema, section, RUN_ONLY_FIELDS, type ExperimentConfig, type Section } from "./schema.js";
 import { check, suggest, type Problem } from "./validate.js";
 import { z } from "zod";
+import { defaultArtifactDir } from "../core/artifacts.js";
 import { openStore } from "../stores/open.js";
 
 /** The parts an experiment is made of, built and cross-checked from a config. */
@@ -267,6 +268,8 @@ export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}):
     },
     cache: config.cache,
     checkpointDir: checkpointDirFor(config.storage, config.checkpoint_dir),
+    artifactDir: config.artifact_dir ? resolve(config.artifact_dir) : defaultArtifactDir(config.storage),
+    dataVersion: config.data_version,
     warmStart: parts.warmStart,
     onEvent: opts.onEvent,
     signal: opts.signal,

@@ -75,6 +75,16 @@ export const configSchema = z.strictObject({
     .min(1)
     .optional()
     .describe("where paused trials keep their checkpoints (default: beside the SQLite file; for PostgreSQL a folder per database under the system's temporary folder, so workers on several machines need a shared folder here)"),
+  artifact_dir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("where trials and searchers keep artifacts (checkpoints, derived cells, plots), a folder per experiment; the store records each file's checksum (default: beside the SQLite file; for PostgreSQL ./archsearch-artifacts, which workers on several machines must share)"),
+  data_version: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("the version of the data trials are measured on: recorded on every trial and part of the cache key, so results never cross versions; change it when the data changes and the search goes on with a fresh cache"),
   space: section,
   strategy: section,
   scheduler: section.default({ name: "fifo" }),
@@ -97,4 +107,4 @@ export const configSchema = z.strictObject({
 
 export type ExperimentConfig = z.infer<typeof configSchema>;
 /** Config fields that can change between runs of one experiment without changing the search. */
-export const RUN_ONLY_FIELDS = ["budget", "storage", "checkpoint_dir", "description", "workers"] as const;
+export const RUN_ONLY_FIELDS = ["budget", "storage", "checkpoint_dir", "artifact_dir", "data_version", "description", "workers"] as const;

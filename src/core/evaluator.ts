@@ -45,6 +45,11 @@ export interface EvalResult {
   hidden?: Metrics;
   /** Wall-clock seconds a real run would have taken (simulated for benchmarks, measured otherwise). */
   costSeconds?: number;
+  /**
+   * Files the trial leaves behind (weights, a derived cell, a plot), by name: kept in the
+   * experiment's artifact folder with a checksum in the store, found again after a resume.
+   */
+  artifacts?: Record<string, Uint8Array | string>;
 }
 
 /** One step of a simulated run: what the evaluator reports there, and how long after the run's start. */
@@ -71,6 +76,12 @@ export interface Evaluator {
   readonly fidelity?: FidelitySpec;
   /** Metric names this evaluator produces, when known in advance (used to check objectives). */
   readonly metrics?: readonly string[];
+  /**
+   * Optional: the version of the data it measures on (a dataset's fingerprint, a drift window).
+   * Every trial records it and the cache key includes it, so a result measured on one version is
+   * never reused for another. The experiment's `data_version` setting takes precedence.
+   */
+  readonly dataVersion?: string;
   run(spec: TrialSpec, ctx: EvalContext): Promise<EvalResult>;
   /**
    * Optional: metrics known without running the trial (table lookups: latency, params, FLOPs),

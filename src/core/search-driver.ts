@@ -1,5 +1,4 @@
 import type { Json, JsonObject } from "./json.js";
-import { stableStringify } from "./json.js";
 import type { Fidelity, NextJob, Scheduler, StartingTrial } from "./scheduler.js";
 import { promotes } from "./scheduler.js";
 import type { SearchSpace } from "./space.js";
@@ -9,35 +8,11 @@ import type { Objectives } from "./objectives.js";
 import type { Metrics } from "./evaluator.js";
 import type { IntermediateValue, TrialRecord, TrialStatus } from "./store.js";
 import { TERMINAL_STATUSES } from "./store.js";
+import type { DriverState, StateWrite } from "./search-state.js";
+import { historyOf, outcomeOf, runKey } from "./search-state.js";
 
-/** The search state as the store keeps it: the strategy's, the scheduler's and the warm-start queue. */
-export interface DriverState {
-  strategy: Json;
-  scheduler: Json;
-  warm?: Json[];
-  /** Trials the strategy was told of (written by worker driver steps). */
-  told?: number[];
-  /** Promotion schedulers in worker mode: how each trial's last run that the scheduler heard of ended (runKey). */
-  runs?: [number, string][];
-  /** Promotion schedulers in worker mode: the state's version, the fence of commitDriverStep. */
-  v?: number;
-}
-
-/** The stored search state, as written by `SearchDriver.state` (undefined: none stored yet). */
-export function decodeDriverState(raw: Json | undefined): DriverState | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  return raw as unknown as DriverState;
-}
-
-/** Trials the strategy was told of; a state without `told` was written by a local run, which tells at every completion: all that ended. */
-export function toldSet(saved: DriverState | undefined, trials: readonly TrialRecord[]): Set<number> {
-  return new Set(saved?.told ?? (saved ? trials.filter((t) => TERMINAL_STATUSES.includes(t.status)).map((t) => t.number) : []));
-}
-
-/** A run of a trial is known by how it ended: a continued trial ends again at another fidelity, or for good. */
-export function runKey(t: { status: string; fidelity: Fidelity | null }): string {
-  return `${t.status}@${stableStringify(t.fidelity ?? null)}`;
-}
+export type { DriverState, StateWrite } from "./search-state.js";
+export { decodeDriverState, runKey, toldSet } from "./search-state.js";
 
 export interface SearchDriverOptions {
   space: SearchSpace;
@@ -72,6 +47,9 @@ export class SearchDriver {
   /** Warm-start points not served yet; part of the search state, so a resume never serves one twice. */
   private warmQueue: Json[] = [];
   private prepared = false;
+  /** Trials told since the last state write, in order; trials whose run was heard since. */
+  private toldMarks: number[] = [];
+  private heardMarks = new Set<number>();
   readonly promoting: boolean;
 
   constructor(private readonly o: SearchDriverOptions) {
@@ -87,20 +65,38 @@ export class SearchDriver {
   }
 
   /** The state to store with the trials it concerns. */
-  state(extra: Partial<DriverState> = {}): Json {
+  state(): Json {
     const state: JsonObject = { strategy: this.o.strategy.state(), scheduler: this.o.scheduler.state?.() ?? null };
     if (this.o.warmStart) state.warm = this.warmQueue;
-    return { ...state, ...(extra as JsonObject) };
+    return state;
+  }
+
+  /** The state with the trials told and the runs heard since the last write (which it then forgets). */
+  write(): StateWrite {
+    const out: StateWrite = { state: this.state(), told: this.toldMarks, heard: [...this.heardMarks] };
+    this.toldMarks = [];
+    this.heardMarks = new Set();
+    return out;
+  }
+
+  /** The scheduler heard a trial's latest run (a local run with a promotion scheduler hears each as it ends). */
+  markHeard(number: number): void {
+    this.heardMarks.add(number);
   }
 
   /**
    * Continues from a stored state (the scheduler too unless told not to: workers' stopping
    * schedulers learn from the store's reports instead), or, when none is stored yet, prepares
-   * a fresh search once.
+   * a fresh search once. A strategy that rebuilds from history gets the told ones of `trials`
+   * (all of the experiment's, then).
    */
-  async restore(saved: DriverState | undefined, opts: { scheduler: boolean } = { scheduler: true }): Promise<void> {
+  async restore(saved: DriverState | undefined, opts: { scheduler: boolean; trials?: () => Promise<readonly TrialRecord[]> } = { scheduler: true }): Promise<void> {
+    this.toldMarks = [];
+    this.heardMarks = new Set();
     if (saved) {
-      this.o.strategy.restore(saved.strategy);
+      const { strategy } = this.o;
+      if (strategy.rebuildsFromHistory && !opts.trials) throw new Error(`strategy "${strategy.name}" rebuilds from history, but its restore was given no trials`);
+      strategy.restore(saved.strategy, strategy.rebuildsFromHistory ? historyOf(await opts.trials!(), this.o.objectives) : undefined);
       if (opts.scheduler && saved.scheduler !== null && saved.scheduler !== undefined) this.o.scheduler.restore?.(saved.scheduler);
       this.warmQueue = saved.warm ?? [];
     } else if (!this.prepared) {
@@ -160,8 +156,8 @@ export class SearchDriver {
       strategy.tellPartial?.({ number: t.number, point: t.point, metrics, score: objectives.score(metrics), fidelity: fidelity ?? {} });
       return;
     }
-    const status = t.status as "finished" | "failed" | "pruned";
-    strategy.tell({ number: t.number, point: t.point, status, metrics, score: status === "finished" ? objectives.score(metrics) : -Infinity, fidelity });
+    strategy.tell(outcomeOf(t, fidelity, objectives));
+    this.toldMarks.push(t.number);
   }
 
   /** Tells the strategy every ended trial not in `told` (and adds it there). */
@@ -176,13 +172,13 @@ export class SearchDriver {
   /**
    * Promotion schedulers: the scheduler and the strategy hear every run that ended (paused,
    * finished, failed) and is not in `runs` yet: its reports since the run's start, then its end,
-   * as the copy that ran it heard them. `told` and `runs` are updated; returns how many runs.
+   * as the copy that ran it heard them. `told` is updated; returns how many runs.
    */
-  async hearEndedRuns(trials: readonly TrialRecord[], told: Set<number>, runs: Map<number, string>): Promise<number> {
+  async hearEndedRuns(trials: readonly TrialRecord[], told: Set<number>): Promise<number> {
     const { scheduler, resource } = this.o;
     let heard = 0;
     for (const t of trials) {
-      if (!(t.status === "paused" || TERMINAL_STATUSES.includes(t.status)) || runs.get(t.number) === runKey(t)) continue;
+      if (!(t.status === "paused" || TERMINAL_STATUSES.includes(t.status)) || t.heard === runKey(t)) continue;
       heard++;
       const from = scheduler.resumeFrom?.(t.number);
       const start = from && resource ? (from[resource] ?? -Infinity) : -Infinity;
@@ -193,7 +189,7 @@ export class SearchDriver {
       scheduler.onEnd?.({ number: t.number, status: t.status, metrics: t.metrics });
       if (t.status === "paused" || !told.has(t.number)) this.tellRun(t, t.fidelity ?? undefined);
       if (t.status !== "paused") told.add(t.number);
-      runs.set(t.number, runKey(t));
+      this.heardMarks.add(t.number);
     }
     return heard;
   }

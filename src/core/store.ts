@@ -1,6 +1,9 @@
 import type { Json, JsonObject } from "./json.js";
 import type { Metrics } from "./evaluator.js";
 import type { Fidelity } from "./scheduler.js";
+import type { StateWrite, StoredState } from "./search-state.js";
+
+export type { StateWrite, StoredState } from "./search-state.js";
 
 export type TrialStatus = "pending" | "running" | "paused" | "finished" | "failed" | "pruned";
 export const TRIAL_STATUSES: readonly TrialStatus[] = ["pending", "running", "paused", "finished", "failed", "pruned"];
@@ -16,6 +19,8 @@ export interface ExperimentRecord {
   status: "running" | "done";
   createdAt: number;
   updatedAt: number;
+  /** Update sequence of the experiment's latest change of status or search state (see StoreReader.changedSince). */
+  seq?: number;
 }
 
 export interface NewTrial {
@@ -46,6 +51,17 @@ export interface TrialRecord extends NewTrial {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /**
+   * Update sequence of the trial's latest change (see StoreReader.changedSince): set by the
+   * stores on every record they give; absent on records a caller builds itself.
+   */
+  seq?: number;
+  /** The order in which the strategy was told of the trial's end (1, 2, ...); null while not told. */
+  toldSeq?: number | null;
+  /** The run of the trial a promotion scheduler last heard (`runKey` of the row then); null when none. */
+  heard?: string | null;
+  /** The version of the data the trial was measured on (the experiment's `data_version`); null when none was declared. */
+  dataVersion?: string | null;
 }
 
 export interface TrialCompletion {
@@ -56,6 +72,20 @@ export interface TrialCompletion {
   error?: string | null;
   cachedFrom?: number | null;
   cachedFromExperiment?: string | null;
+  /** The version of the data the result was measured on (part of the cache key); null or absent: none declared. */
+  dataVersion?: string | null;
+}
+
+/** A file an experiment or a trial left behind, as the store records it (the file is in the artifact folder). */
+export interface ArtifactRecord {
+  /** The trial's number; null for the experiment's own (a searcher's checkpoint, its derived cells). */
+  trial: number | null;
+  name: string;
+  /** Path of the file relative to the experiment's artifact folder. */
+  path: string;
+  bytes: number;
+  sha256: string;
+  createdAt: number;
 }
 
 /** A write for a trial attempt that is no longer current (the trial was reclaimed and given to another worker). */
@@ -100,7 +130,9 @@ export interface DriverStep {
   resume: number[];
   /** Paused trials ended for good. */
   end: number[];
-  state: Json;
+  /** The new search state, with the trials told and the runs heard in this step. */
+  state: StateWrite;
+  /** The version of the stored state this step started from (its fence). */
   stateVersion: number;
 }
 
@@ -110,28 +142,85 @@ export interface TrialProgress {
   values: IntermediateValue[];
 }
 
+/** A trial as `changedSince` gives it: with the sequence number of its latest change. */
+export type ChangedTrial = TrialRecord & { seq: number };
+
+/** What `changedSince` gives: the trials changed after the watermark asked for, and the next watermark. */
+export interface TrialChanges {
+  /** The trials (of one experiment) changed since the watermark, in the order of their changes (by `seq`). */
+  trials: ChangedTrial[];
+  /**
+   * The watermark to ask from next time: the `seq` of the last trial given, or the watermark
+   * asked for when nothing changed. Asking from it never misses a change, and gives a trial
+   * again only when it changed again.
+   */
+  seq: number;
+}
+
 /**
- * The only state shared between processes. Writes that must stay consistent with the
- * strategy (new trials, finished trials) take the strategy snapshot in the same transaction,
- * so a crash at any point resumes from a state that matches the trials.
+ * The read side of a store: what the dashboard and the CLI's reports read, and what the driver
+ * steps (SearchDriver, the experiment loops, the scheduler feed) read to rebuild and follow a
+ * search. Reads never change anything.
  */
-export interface Store {
-  /** Opens the experiment by name, creating it with this config when it does not exist. */
-  openExperiment(name: string, config: JsonObject, configHash: string): Promise<{ experiment: ExperimentRecord; created: boolean }>;
+export interface StoreReader {
   getExperiment(name: string): Promise<ExperimentRecord | undefined>;
   listExperiments(): Promise<ExperimentRecord[]>;
-  setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]): Promise<void>;
 
   /** Latest strategy snapshot (strategy and scheduler state as one JSON value). */
   loadSearchState(experimentId: number): Promise<Json | undefined>;
+  /** The latest snapshot with its version (0 before any; every state write adds one): what a worker's driver step fences on. */
+  loadVersionedState(experimentId: number): Promise<StoredState | undefined>;
+
+  /** The experiment's trials in number order; `status` keeps those statuses, `from` the numbers from it up. */
+  getTrials(experimentId: number, opts?: { status?: readonly TrialStatus[]; from?: number }): Promise<TrialRecord[]>;
+  getTrial(experimentId: number, number: number): Promise<TrialRecord | undefined>;
+  getIntermediate(trialId: number): Promise<IntermediateValue[]>;
+  countTrials(experimentId: number): Promise<Record<TrialStatus, number>>;
+  /** A finished trial of the experiment with this architecture hash, hyperparameters, fidelity and data version, if any. */
+  findFinished(experimentId: number, archHash: string, hp: JsonObject, fidelity: Fidelity, dataVersion?: string | null): Promise<TrialRecord | undefined>;
+  /** A recorded artifact (`trial` null: the experiment's own), if any. */
+  getArtifact(experimentId: number, trial: number | null, name: string): Promise<ArtifactRecord | undefined>;
+  /** The experiment's recorded artifacts: all (`trial` undefined), its own (null) or one trial's, by trial then name. */
+  listArtifacts(experimentId: number, trial?: number | null): Promise<ArtifactRecord[]>;
+  /**
+   * Trials numbered `from` or more that have started (any status but pending), except the
+   * numbers in `skip`, each with its intermediate values, in number order: what a worker reads
+   * to hear the other workers' reports (a stopping scheduler's rungs span every worker).
+   * Optional: a store without it cannot feed a stopping scheduler in worker mode.
+   */
+  getProgress?(experimentId: number, from: number, skip: readonly number[]): Promise<TrialProgress[]>;
+  /**
+   * The experiment's trials changed after update sequence `seq` (0: all of them), ordered by the
+   * sequence of their latest change, at most `limit` of them (default: no limit), and the
+   * watermark to ask from next time. Every write that changes a trial's row gives it a new,
+   * store-wide increasing `seq`: adding it, starting, claiming, pausing, completing, continuing,
+   * ending or reclaiming it; heartbeats and intermediate reports do not. A reader polling with
+   * the watermark sees every trial's latest state, whatever the writers do concurrently.
+   */
+  changedSince(experimentId: number, seq: number, limit?: number): Promise<TrialChanges>;
+}
+
+/**
+ * The write side of a store: what the experiment loop (and, in worker mode, the driver step of
+ * the lease holder) writes. Writes that must stay consistent with the strategy (new trials,
+ * finished trials) take the strategy snapshot in the same transaction, so a crash at any point
+ * resumes from a state that matches the trials.
+ */
+export interface StoreWriter {
+  /** Opens the experiment by name, creating it with this config when it does not exist. */
+  openExperiment(name: string, config: JsonObject, configHash: string): Promise<{ experiment: ExperimentRecord; created: boolean }>;
+  setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]): Promise<void>;
   /**
    * Adds trials with consecutive new numbers and saves the search state, atomically. With
    * `expectedCount`, adds nothing and returns [] unless the experiment holds exactly that many
    * trials: a driver that lost its lease cannot add suggestions made from an outdated state.
    */
-  addTrials(experimentId: number, trials: NewTrial[], searchState: Json, expectedCount?: number): Promise<TrialRecord[]>;
-  /** With `attempt` (a claimed trial), throws StaleAttemptError unless that attempt still holds the trial. */
-  startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number): Promise<void>;
+  addTrials(experimentId: number, trials: NewTrial[], searchState: StateWrite, expectedCount?: number): Promise<TrialRecord[]>;
+  /**
+   * With `attempt` (a claimed trial), throws StaleAttemptError unless that attempt still holds
+   * the trial. `dataVersion`: the data it is measured on (recorded; part of its cache key).
+   */
+  startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number, dataVersion?: string | null): Promise<void>;
   /**
    * Records intermediate metrics; reporting the same step twice overwrites (idempotent). With
    * `attempt`, a report of an attempt that no longer holds the trial is ignored.
@@ -143,46 +232,49 @@ export interface Store {
    * rejected with StaleAttemptError unless that attempt holds the trial; repeating the completion
    * of the attempt that already completed it is a no-op (idempotent).
    */
-  completeTrial(trialId: number, completion: TrialCompletion, searchState: Json | undefined, attempt?: number): Promise<void>;
+  completeTrial(trialId: number, completion: TrialCompletion, searchState: StateWrite | undefined, attempt?: number): Promise<void>;
+  /**
+   * One driver step of a promotion scheduler in worker mode, atomically: new trials (consecutive
+   * numbers), paused trials continued (back to pending, claimed again with a new attempt) or
+   * ended for good (pruned), and the new search state. Fenced by the version of the stored
+   * state: nothing is written, and undefined returned, unless the stored state is still at
+   * `stateVersion` (another driver moved on).
+   * Optional: a store without it cannot run a promotion scheduler in worker mode.
+   */
+  commitDriverStep?(experimentId: number, step: DriverStep): Promise<TrialRecord[] | undefined>;
+  /** Records an artifact's file (written by the caller under the artifact folder), replacing one of the same trial and name. */
+  recordArtifact(experimentId: number, artifact: ArtifactRecord): Promise<void>;
+}
 
-  // Workers (several processes sharing one experiment). Optional: stores without them cannot run workers.
+/**
+ * How workers (several processes sharing one experiment) coordinate through a store: taking
+ * trials, proving they are alive, giving back the trials of dead workers, and taking turns as
+ * the driver. Used by the worker loop only; a store without it cannot run workers.
+ */
+export interface WorkerCoordination {
   /** Atomically takes the lowest-numbered pending trial: running, attempt + 1, heartbeat now. */
-  claimTrial?(experimentId: number, worker: string): Promise<ClaimedTrial | undefined>;
+  claimTrial(experimentId: number, worker: string): Promise<ClaimedTrial | undefined>;
   /** Refreshes the heartbeat of a claimed trial; false when `attempt` no longer holds it. */
-  heartbeat?(trialId: number, attempt: number): Promise<boolean>;
+  heartbeat(trialId: number, attempt: number): Promise<boolean>;
   /**
    * Running trials whose heartbeat is older than `graceMs`: back to pending while they were
    * retried fewer than `maxRetries` times, else failed with an error naming the worker.
    */
-  reclaimStale?(experimentId: number, graceMs: number, maxRetries: number): Promise<ReclaimResult>;
+  reclaimStale(experimentId: number, graceMs: number, maxRetries: number): Promise<ReclaimResult>;
   /**
    * Runs `fn` while holding the experiment's driver lease (one holder at a time, released when
    * `fn` ends or its process dies). When another worker holds it, gives `{ acquired: false }`,
    * after waiting up to `waitMs` (default 0) for that holder to let go: it was adding trials, so
    * every waiter wakes when it is done and can claim them (without taking the lease in turn).
    */
-  withDriverLease?<T>(experimentId: number, owner: string, fn: (lease: DriverLease) => Promise<T>, waitMs?: number): Promise<LeaseResult<T>>;
-  /**
-   * One driver step of a promotion scheduler in worker mode, atomically: new trials (consecutive
-   * numbers), paused trials continued (back to pending, claimed again with a new attempt) or
-   * ended for good (pruned), and the new search state. Fenced by the version `v` of the stored
-   * state (absent counts as 0): nothing is written, and undefined returned, unless the stored
-   * state is still at `stateVersion` (another driver moved on). `state` carries the next version.
-   */
-  commitDriverStep?(experimentId: number, step: DriverStep): Promise<TrialRecord[] | undefined>;
-  /**
-   * Trials numbered `from` or more that have started (any status but pending), except the
-   * numbers in `skip`, each with its intermediate values, in number order: what a worker reads
-   * to hear the other workers' reports (a stopping scheduler's rungs span every worker).
-   */
-  getProgress?(experimentId: number, from: number, skip: readonly number[]): Promise<TrialProgress[]>;
+  withDriverLease<T>(experimentId: number, owner: string, fn: (lease: DriverLease) => Promise<T>, waitMs?: number): Promise<LeaseResult<T>>;
+}
 
-  /** The experiment's trials in number order; `status` keeps those statuses, `from` the numbers from it up. */
-  getTrials(experimentId: number, opts?: { status?: readonly TrialStatus[]; from?: number }): Promise<TrialRecord[]>;
-  getTrial(experimentId: number, number: number): Promise<TrialRecord | undefined>;
-  getIntermediate(trialId: number): Promise<IntermediateValue[]>;
-  countTrials(experimentId: number): Promise<Record<TrialStatus, number>>;
-  /** A finished trial of the experiment with this architecture hash and fidelity, if any. */
-  findFinished(experimentId: number, archHash: string, hp: JsonObject, fidelity: Fidelity): Promise<TrialRecord | undefined>;
+/**
+ * The only state shared between processes: everything a store reads and writes, and worker
+ * coordination where the store has it (both built-in stores do). The type every caller uses;
+ * code that only reads can ask for a StoreReader.
+ */
+export interface Store extends StoreReader, StoreWriter, Partial<WorkerCoordination> {
   close(): Promise<void>;
 }

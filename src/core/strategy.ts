@@ -95,6 +95,12 @@ export interface Strategy {
   prepare?(ctx: PrepareContext): void | Promise<void>;
   state(): Json;
   /**
+   * True for a strategy whose model is every result it was told (TPE, BANANAS, ParEGO, BOHB): its
+   * `state()` leaves the results out, and the driver passes them to `restore` as `history`, read
+   * back from the trials. Others get no history (reading it costs a pass over the trials).
+   */
+  readonly rebuildsFromHistory?: boolean;
+  /**
    * Continues from `state` (what `state()` returned). `history` holds every outcome the strategy
    * was told in this experiment, in the order told (read back from the trials, so a state need
    * not carry it): a strategy whose model needs the history rebuilds it from there and keeps its

@@ -2,7 +2,7 @@ import { TERMINAL_STATUSES, type Store, type TrialRecord } from "./store.js";
 
 /**
  * An experiment's trials as a worker's driver steps see them, read incrementally. Trials that
- * ended for good (finished, failed, pruned) never change again, so once every trial below a
+ * ended for good (finished, failed, pruned) and were told never change again, so once every trial below a
  * number has, those are kept from earlier reads and each read fetches only that number and up:
  * a driver step costs what is running, paused or recently ended, not the whole history (Optuna
  * reads every trial at each ask).
@@ -21,7 +21,8 @@ export class TrialWindow {
   async read(): Promise<TrialRecord[]> {
     const fresh = await this.store.getTrials(this.experimentId, { from: this.from });
     let i = 0;
-    while (i < fresh.length && fresh[i].number === this.from && TERMINAL_STATUSES.includes(fresh[i].status)) {
+    // Kept once it ended for good and the strategy was told (a driver step may tell it after this read).
+    while (i < fresh.length && fresh[i].number === this.from && TERMINAL_STATUSES.includes(fresh[i].status) && fresh[i].toldSeq != null) {
       this.kept.push(fresh[i++]);
       this.from++;
     }

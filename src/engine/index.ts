@@ -5,4 +5,5 @@ export * from "./nn/index.js";
 export * from "./optim.js";
 export * from "./serialize.js";
 export { engineAvailable } from "./native.js";
-export { exportOnnx, saveOnnx, traceOnnx, type OnnxExportOptions } from "../export/onnx.js";
+export { EngineError } from "./errors.js";
+export { exportOnnx, saveOnnx, traceOnnx, type OnnxExportOptions } from "./onnx.js";

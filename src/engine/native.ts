@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { UserError } from "../core/errors.js";
+import { EngineError } from "./errors.js";
 
 /** The compiled libtorch binding's raw interface (see native/archsearch_torch.cc). */
 export interface NativeTensor {
@@ -44,7 +44,7 @@ export function native(): NativeBinding {
   if (binding) return binding;
   const path = addonPath();
   if (!path) {
-    throw new UserError(
+    throw new EngineError(
       "The archsearch tensor engine is not built: it needs libtorch. Install it (Debian/Ubuntu: apt-get install libtorch-dev, " +
         "or set LIBTORCH to an unpacked libtorch) and run `npm run build:native`. Simulated search and command trials work without it.",
     );
@@ -52,7 +52,7 @@ export function native(): NativeBinding {
   try {
     binding = createRequire(import.meta.url)(path) as NativeBinding;
   } catch (e) {
-    throw new UserError(`The archsearch tensor engine (${path}) failed to load: ${(e as Error).message}. Rebuild it with \`npm run build:native\`.`);
+    throw new EngineError(`The archsearch tensor engine (${path}) failed to load: ${(e as Error).message}. Rebuild it with \`npm run build:native\`.`);
   }
   return binding;
 }

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync, renameSync } from "node:fs";
-import { UserError } from "../core/errors.js";
+import { EngineError } from "./errors.js";
 import { tensor, type Dtype, type Tensor } from "./tensor.js";
 import type { Module } from "./nn/module.js";
 
@@ -32,20 +32,20 @@ export function loadTensors(path: string): Map<string, Tensor> {
   try {
     file = readFileSync(path);
   } catch (e) {
-    throw new UserError(`Cannot read tensor file ${path}: ${(e as Error).message}`);
+    throw new EngineError(`Cannot read tensor file ${path}: ${(e as Error).message}`);
   }
-  if (file.subarray(0, MAGIC.length).toString() !== MAGIC) throw new UserError(`${path} is not an archsearch tensor file`);
+  if (file.subarray(0, MAGIC.length).toString() !== MAGIC) throw new EngineError(`${path} is not an archsearch tensor file`);
   const end = file.indexOf(10, MAGIC.length);
   let entries: { name: string; dtype: Dtype; shape: number[]; offset: number; bytes: number }[];
   try {
     entries = JSON.parse(file.subarray(MAGIC.length, end).toString());
   } catch {
-    throw new UserError(`${path} is corrupt: bad header`);
+    throw new EngineError(`${path} is corrupt: bad header`);
   }
   const base = end + 1;
   const out = new Map<string, Tensor>();
   for (const e of entries) {
-    if (base + e.offset + e.bytes > file.length) throw new UserError(`${path} is truncated (tensor ${e.name})`);
+    if (base + e.offset + e.bytes > file.length) throw new EngineError(`${path} is truncated (tensor ${e.name})`);
     const raw = file.subarray(base + e.offset, base + e.offset + e.bytes);
     const copy = new Uint8Array(raw).buffer; // aligned copy
     const view =
@@ -69,11 +69,11 @@ export function loadModule(path: string, m: Module): void {
   const missing = [...own.keys()].filter((k) => !loaded.has(k));
   const extra = [...loaded.keys()].filter((k) => !own.has(k));
   if (missing.length || extra.length) {
-    throw new UserError(`checkpoint ${path} does not fit this network: missing ${missing.join(", ") || "none"}; unexpected ${extra.join(", ") || "none"}`);
+    throw new EngineError(`checkpoint ${path} does not fit this network: missing ${missing.join(", ") || "none"}; unexpected ${extra.join(", ") || "none"}`);
   }
   for (const [k, t] of own) {
     const src = loaded.get(k)!;
-    if (src.shape.join("x") !== t.shape.join("x")) throw new UserError(`checkpoint ${path}: ${k} has shape ${src.shape} but the network has ${t.shape}`);
+    if (src.shape.join("x") !== t.shape.join("x")) throw new EngineError(`checkpoint ${path}: ${k} has shape ${src.shape} but the network has ${t.shape}`);
     t.copy(src);
     src.dispose();
   }

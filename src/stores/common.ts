@@ -4,9 +4,14 @@ import type { Metrics } from "../core/evaluator.js";
 import type { Fidelity } from "../core/scheduler.js";
 import type { IntermediateValue } from "../core/store.js";
 
-/** The key under which a finished result can be reused: canonical architecture, hyperparameters, fidelity. */
-export function cacheKey(archHash: string, hp: JsonObject, fidelity: Fidelity): string {
-  return `${archHash}|${stableStringify(hp)}|${stableStringify(fidelity)}`;
+/**
+ * The key under which a finished result can be reused: canonical architecture, hyperparameters,
+ * fidelity and, when one is declared, the data version (a result is never reused across versions;
+ * without one the key is the one of earlier releases, so their stored results still match).
+ */
+export function cacheKey(archHash: string, hp: JsonObject, fidelity: Fidelity, dataVersion?: string | null): string {
+  const base = `${archHash}|${stableStringify(hp)}|${stableStringify(fidelity)}`;
+  return dataVersion == null ? base : `${base}|data=${dataVersion}`;
 }
 
 /** Metrics as a JSON object: NaN and infinities become the strings "NaN", "Infinity", "-Infinity". */
@@ -33,4 +38,11 @@ export function groupValues(rows: readonly { step: number; name: string; value: 
     out[out.length - 1].metrics[r.name] = r.value ?? NaN;
   }
   return out;
+}
+
+/** A changedSince limit: a positive integer, or undefined (or Infinity) for none. */
+export function checkLimit(limit: number | undefined): number | undefined {
+  if (limit === undefined || limit === Infinity) return undefined;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`changedSince: limit must be a positive integer, got ${limit}`);
+  return limit;
 }

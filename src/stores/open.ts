@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Store } from "../core/store.js";
 import { UserError } from "../core/errors.js";
 import { SqliteStore } from "./sqlite.js";
-import { PostgresStore, redactUrl } from "./postgres.js";
+import { PostgresStore, redactUrl } from "./postgres/index.js";
 
 /**
  * Opens a store from a storage string: a file path or `sqlite:PATH` (SQLite, WAL mode), or

@@ -10,155 +10,32 @@ import type {
   IntermediateValue,
   NewTrial,
   Store,
+  TrialChanges,
   TrialCompletion,
   TrialRecord,
   TrialStatus,
+  ChangedTrial,
 } from "../core/store.js";
 import { StaleAttemptError, TRIAL_STATUSES } from "../core/store.js";
-import type { ClaimedTrial, DriverLease, DriverStep, LeaseResult, ReclaimResult, TrialProgress } from "../core/store.js";
+import type { ArtifactRecord, ClaimedTrial, DriverLease, DriverStep, LeaseResult, ReclaimResult, StateWrite, StoredState, TrialProgress } from "../core/store.js";
+import { runKey } from "../core/search-state.js";
 import { UserError } from "../core/errors.js";
-import { cacheKey, groupValues } from "./common.js";
+import { cacheKey, checkLimit, groupValues } from "./common.js";
+import { type ArtifactRow, type ClaimedTrialRow, type ExperimentRow, type TrialRow, EXPERIMENT_LEVEL, int, metricsText, toArtifact, toExperiment as experimentFromRow, toTrial as trialFromRow } from "./rows.js";
+import { migrateSqlite, sqliteSchemaVersion } from "./sqlite/migrations.js";
 
-/** Schema migrations, applied in order; the applied version is kept in `schema_version`. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE experiments (
-     id INTEGER PRIMARY KEY,
-     name TEXT NOT NULL UNIQUE,
-     config TEXT NOT NULL,
-     config_hash TEXT NOT NULL,
-     status TEXT NOT NULL DEFAULT 'running',
-     search_state TEXT,
-     created_at INTEGER NOT NULL,
-     updated_at INTEGER NOT NULL
-   );
-   CREATE TABLE trials (
-     id INTEGER PRIMARY KEY,
-     experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-     number INTEGER NOT NULL,
-     status TEXT NOT NULL,
-     point TEXT NOT NULL,
-     arch TEXT NOT NULL,
-     hp TEXT NOT NULL,
-     arch_hash TEXT NOT NULL,
-     cache_key TEXT,
-     fidelity TEXT,
-     metrics TEXT,
-     hidden TEXT,
-     cost_s REAL,
-     cached_from INTEGER,
-     error TEXT,
-     worker TEXT,
-     created_at INTEGER NOT NULL,
-     started_at INTEGER,
-     finished_at INTEGER,
-     heartbeat_at INTEGER,
-     UNIQUE (experiment_id, number)
-   );
-   CREATE INDEX trials_by_status ON trials (experiment_id, status);
-   CREATE INDEX trials_by_cache_key ON trials (experiment_id, cache_key) WHERE status = 'finished';
-   CREATE TABLE trial_values (
-     trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
-     step REAL NOT NULL,
-     name TEXT NOT NULL,
-     value REAL,
-     PRIMARY KEY (trial_id, step, name)
-   );`,
-  // Workers: an attempt counter (fencing token) and retry count per trial, a driver lease per experiment.
-  `ALTER TABLE trials ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE trials ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
-   ALTER TABLE experiments ADD COLUMN driver TEXT;
-   ALTER TABLE experiments ADD COLUMN driver_until INTEGER;`,
-  // Cache hits from another experiment of the store (cache: shared) name it.
-  `ALTER TABLE trials ADD COLUMN cached_from_experiment TEXT;`,
-];
+export { SQLITE_SCHEMA_VERSION } from "./sqlite/migrations.js";
 
 /** How long a SQLite driver lease lasts without being released (its holder died). */
 export const SQLITE_DRIVER_LEASE_MS = 30_000;
 
-interface TrialRow {
-  id: number;
-  experiment_id: number;
-  number: number;
-  status: TrialStatus;
-  point: string;
-  arch: string;
-  hp: string;
-  arch_hash: string;
-  fidelity: string | null;
-  metrics: string | null;
-  hidden: string | null;
-  cost_s: number | null;
-  cached_from: number | null;
-  cached_from_experiment?: string | null;
-  error: string | null;
-  worker: string | null;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-}
-
-interface ExperimentRow {
-  id: number;
-  name: string;
-  config: string;
-  config_hash: string;
-  status: "running" | "done";
-  created_at: number;
-  updated_at: number;
-}
-
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
-
-/** JSON for metrics: NaN and infinities become strings so they survive the round trip. */
-function metricsJson(m: Metrics | null | undefined): string | null {
-  if (!m) return null;
-  return JSON.stringify(m, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v));
-}
-function parseMetrics(text: string | null): Metrics | null {
-  if (text === null) return null;
-  const raw = JSON.parse(text) as Record<string, number | string>;
-  const out: Metrics = {};
-  for (const [k, v] of Object.entries(raw)) out[k] = typeof v === "string" ? Number(v) : v;
-  return out;
-}
 
 export { cacheKey };
 
-function toTrial(r: TrialRow): TrialRecord {
-  return {
-    id: r.id,
-    experimentId: r.experiment_id,
-    number: r.number,
-    status: r.status,
-    point: JSON.parse(r.point) as Json,
-    arch: JSON.parse(r.arch) as Json,
-    hp: JSON.parse(r.hp) as JsonObject,
-    archHash: r.arch_hash,
-    fidelity: parse<Fidelity>(r.fidelity),
-    metrics: parseMetrics(r.metrics),
-    hidden: parseMetrics(r.hidden),
-    costSeconds: r.cost_s,
-    cachedFrom: r.cached_from,
-    cachedFromExperiment: r.cached_from_experiment ?? null,
-    error: r.error,
-    worker: r.worker,
-    createdAt: r.created_at,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-  };
-}
-
-function toExperiment(r: ExperimentRow): ExperimentRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    config: JSON.parse(r.config) as JsonObject,
-    configHash: r.config_hash,
-    status: r.status,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
+const toTrial = (r: TrialRow) => trialFromRow(r, "sqlite");
+const toExperiment = (r: ExperimentRow) => experimentFromRow(r, "sqlite");
+const metricsJson = (m: Metrics | null | undefined) => metricsText(m, "sqlite");
 
 /**
  * The embedded store: one SQLite file in WAL mode (or ":memory:" for tests). Several processes
@@ -167,6 +44,8 @@ function toExperiment(r: ExperimentRow): ExperimentRecord {
 export class SqliteStore implements Store {
   readonly path: string;
   private readonly db: Database.Database;
+  /** The update sequence's bump (prepared once: every write runs it). */
+  private bumpSeq?: Database.Statement;
 
   constructor(path: string) {
     this.path = path;
@@ -176,7 +55,7 @@ export class SqliteStore implements Store {
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma("foreign_keys = ON");
-      this.migrate();
+      migrateSqlite(this.db);
     } catch (e) {
       throw new UserError(`Cannot open SQLite store "${path}": ${(e as Error).message}`);
     }
@@ -184,20 +63,17 @@ export class SqliteStore implements Store {
 
   /** Applied schema version (number of migrations run). */
   schemaVersion(): number {
-    return (this.db.pragma("user_version", { simple: true }) as number) ?? 0;
+    return sqliteSchemaVersion(this.db);
   }
 
-  private migrate(): void {
-    const current = this.schemaVersion();
-    if (current > MIGRATIONS.length) {
-      throw new Error(`its schema version ${current} is newer than this archsearch knows (${MIGRATIONS.length}); upgrade archsearch`);
-    }
-    for (let v = current; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      }).immediate();
-    }
+  /**
+   * The next value of the store-wide update sequence (see StoreReader.changedSince). Called inside
+   * the write transaction that uses it: SQLite runs one write transaction at a time, so sequence
+   * order is commit order.
+   */
+  private nextSeq(): number {
+    this.bumpSeq ??= this.db.prepare("UPDATE seq_counter SET value = value + 1 WHERE id = 0 RETURNING value");
+    return (this.bumpSeq.get() as { value: number }).value;
   }
 
   async openExperiment(name: string, config: JsonObject, configHash: string) {
@@ -206,8 +82,8 @@ export class SqliteStore implements Store {
       if (row) return { experiment: toExperiment(row), created: false };
       const now = Date.now();
       this.db
-        .prepare("INSERT INTO experiments (name, config, config_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
-        .run(name, JSON.stringify(config), configHash, now, now);
+        .prepare("INSERT INTO experiments (name, config, config_hash, created_at, updated_at, seq) VALUES (?, ?, ?, ?, ?, ?)")
+        .run(name, JSON.stringify(config), configHash, now, now, this.nextSeq());
       const created = this.db.prepare("SELECT * FROM experiments WHERE name = ?").get(name) as ExperimentRow;
       return { experiment: toExperiment(created), created: true };
     }).immediate();
@@ -223,19 +99,47 @@ export class SqliteStore implements Store {
   }
 
   async setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]) {
-    this.db.prepare("UPDATE experiments SET status = ?, updated_at = ? WHERE id = ?").run(status, Date.now(), experimentId);
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE experiments SET status = ?, updated_at = ?, seq = ? WHERE id = ?").run(status, Date.now(), this.nextSeq(), experimentId);
+    }).immediate();
   }
 
   async loadSearchState(experimentId: number) {
-    const row = this.db.prepare("SELECT search_state FROM experiments WHERE id = ?").get(experimentId) as { search_state: string | null } | undefined;
-    return row?.search_state ? (JSON.parse(row.search_state) as Json) : undefined;
+    return (await this.loadVersionedState(experimentId))?.state;
   }
 
-  private saveState(experimentId: number, state: Json): void {
-    this.db.prepare("UPDATE experiments SET search_state = ?, updated_at = ? WHERE id = ?").run(JSON.stringify(state), Date.now(), experimentId);
+  async loadVersionedState(experimentId: number): Promise<StoredState | undefined> {
+    const row = this.db.prepare("SELECT search_state, state_version FROM experiments WHERE id = ?").get(experimentId) as
+      | { search_state: string | null; state_version: number }
+      | undefined;
+    return row?.search_state ? { state: JSON.parse(row.search_state) as Json, version: row.state_version } : undefined;
   }
 
-  async addTrials(experimentId: number, trials: NewTrial[], searchState: Json, expectedCount?: number) {
+  /**
+   * Saves the search state, one version on, with its marks: the trials told since the last write
+   * get the next told numbers in order, the trials heard get the key of their run as it stands
+   * (inside the caller's transaction, after the trial rows' own changes).
+   */
+  private saveState(experimentId: number, w: StateWrite): void {
+    this.db
+      .prepare("UPDATE experiments SET search_state = ?, state_version = state_version + 1, updated_at = ?, seq = ? WHERE id = ?")
+      .run(JSON.stringify(w.state), Date.now(), this.nextSeq(), experimentId);
+    if (w.told.length > 0) {
+      let next = (this.db.prepare("SELECT COALESCE(MAX(told_seq), 0) AS m FROM trials WHERE experiment_id = ?").get(experimentId) as { m: number }).m;
+      const mark = this.db.prepare("UPDATE trials SET told_seq = ? WHERE experiment_id = ? AND number = ? AND told_seq IS NULL");
+      for (const n of w.told) if (mark.run(next + 1, experimentId, n).changes === 1) next++;
+    }
+    if (w.heard.length > 0) {
+      const read = this.db.prepare("SELECT status, fidelity FROM trials WHERE experiment_id = ? AND number = ?");
+      const mark = this.db.prepare("UPDATE trials SET heard = ? WHERE experiment_id = ? AND number = ?");
+      for (const n of w.heard) {
+        const r = read.get(experimentId, n) as { status: string; fidelity: string | null } | undefined;
+        if (r) mark.run(runKey({ status: r.status, fidelity: parse<Fidelity>(r.fidelity) }), experimentId, n);
+      }
+    }
+  }
+
+  async addTrials(experimentId: number, trials: NewTrial[], searchState: StateWrite, expectedCount?: number) {
     return this.db.transaction(() => {
       if (expectedCount !== undefined && this.nextNumber(experimentId) !== expectedCount) return []; // the experiment moved on since the caller looked
       const added = this.insertTrials(experimentId, trials);
@@ -246,15 +150,15 @@ export class SqliteStore implements Store {
 
   async commitDriverStep(experimentId: number, step: DriverStep): Promise<TrialRecord[] | undefined> {
     return this.db.transaction(() => {
-      const row = this.db.prepare("SELECT COALESCE(json_extract(search_state, '$.v'), 0) AS v FROM experiments WHERE id = ?").get(experimentId) as { v: number } | undefined;
+      const row = this.db.prepare("SELECT state_version AS v FROM experiments WHERE id = ?").get(experimentId) as { v: number } | undefined;
       if (!row) throw new Error(`no experiment with id ${experimentId}`);
       if (row.v !== step.stateVersion) return undefined; // another driver moved on
       const added = this.insertTrials(experimentId, step.add);
       const now = Date.now();
-      const resume = this.db.prepare("UPDATE trials SET status = 'pending', worker = NULL, heartbeat_at = NULL WHERE experiment_id = ? AND number = ? AND status = 'paused'");
-      const end = this.db.prepare("UPDATE trials SET status = 'pruned', finished_at = ? WHERE experiment_id = ? AND number = ? AND status = 'paused'");
-      for (const n of step.resume) if (resume.run(experimentId, n).changes !== 1) throw new Error(`driver step: trial ${n} is not paused (cannot continue it)`);
-      for (const n of step.end) if (end.run(now, experimentId, n).changes !== 1) throw new Error(`driver step: trial ${n} is not paused (cannot end it)`);
+      const resume = this.db.prepare("UPDATE trials SET status = 'pending', worker = NULL, heartbeat_at = NULL, seq = ? WHERE experiment_id = ? AND number = ? AND status = 'paused'");
+      const end = this.db.prepare("UPDATE trials SET status = 'pruned', finished_at = ?, seq = ? WHERE experiment_id = ? AND number = ? AND status = 'paused'");
+      for (const n of step.resume) if (resume.run(this.nextSeq(), experimentId, n).changes !== 1) throw new Error(`driver step: trial ${n} is not paused (cannot continue it)`);
+      for (const n of step.end) if (end.run(now, this.nextSeq(), experimentId, n).changes !== 1) throw new Error(`driver step: trial ${n} is not paused (cannot end it)`);
       this.saveState(experimentId, step.state);
       return added;
     }).immediate();
@@ -269,21 +173,26 @@ export class SqliteStore implements Store {
   private insertTrials(experimentId: number, trials: readonly NewTrial[]): TrialRecord[] {
     const next = this.nextNumber(experimentId);
     const insert = this.db.prepare(
-      "INSERT INTO trials (experiment_id, number, status, point, arch, hp, arch_hash, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?) RETURNING *",
+      "INSERT INTO trials (experiment_id, number, status, point, arch, hp, arch_hash, created_at, seq) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?) RETURNING *",
     );
     const now = Date.now();
-    return trials.map((t, i) => toTrial(insert.get(experimentId, next + i, JSON.stringify(t.point), JSON.stringify(t.arch), JSON.stringify(t.hp), t.archHash, now) as TrialRow));
+    return trials.map((t, i) =>
+      toTrial(insert.get(experimentId, next + i, JSON.stringify(t.point), JSON.stringify(t.arch), JSON.stringify(t.hp), t.archHash, now, this.nextSeq()) as TrialRow),
+    );
   }
 
-  async startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number) {
+  async startTrial(trialId: number, fidelity: Fidelity, worker: string, attempt?: number, dataVersion: string | null = null) {
     const row = this.db.prepare("SELECT arch_hash, hp FROM trials WHERE id = ?").get(trialId) as { arch_hash: string; hp: string } | undefined;
     if (!row) throw new Error(`no trial with id ${trialId}`);
     const now = Date.now();
     const fence = attempt === undefined ? "" : " AND attempt = ? AND status = 'running'";
-    const changed = this.db
-      .prepare(`UPDATE trials SET status = 'running', fidelity = ?, cache_key = ?, worker = ?, started_at = ?, heartbeat_at = ? WHERE id = ?${fence}`)
-      .run(stableStringify(fidelity), cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity), worker, now, now, trialId, ...(attempt === undefined ? [] : [attempt])).changes;
-    if (changed === 0) throw new StaleAttemptError(trialId, attempt!, "the trial was reclaimed");
+    const key = cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity, dataVersion);
+    this.db.transaction(() => {
+      const changed = this.db
+        .prepare(`UPDATE trials SET status = 'running', fidelity = ?, cache_key = ?, data_version = ?, worker = ?, started_at = ?, heartbeat_at = ?, seq = ? WHERE id = ?${fence}`)
+        .run(stableStringify(fidelity), key, dataVersion, worker, now, now, this.nextSeq(), trialId, ...(attempt === undefined ? [] : [attempt])).changes;
+      if (changed === 0) throw new StaleAttemptError(trialId, attempt!, "the trial was reclaimed"); // (the sequence's bump is rolled back)
+    }).immediate();
   }
 
   /** Whether `attempt` still holds a running trial. */
@@ -302,10 +211,10 @@ export class SqliteStore implements Store {
     }).immediate();
   }
 
-  async completeTrial(trialId: number, c: TrialCompletion, searchState: Json | undefined, attempt?: number) {
+  async completeTrial(trialId: number, c: TrialCompletion, searchState: StateWrite | undefined, attempt?: number) {
     this.db.transaction(() => {
-      const row = this.db.prepare("SELECT experiment_id, arch_hash, hp, fidelity, status, attempt FROM trials WHERE id = ?").get(trialId) as
-        | { experiment_id: number; arch_hash: string; hp: string; fidelity: string | null; status: TrialStatus; attempt: number }
+      const row = this.db.prepare("SELECT experiment_id, arch_hash, hp, fidelity, status, attempt, data_version FROM trials WHERE id = ?").get(trialId) as
+        | { experiment_id: number; arch_hash: string; hp: string; fidelity: string | null; status: TrialStatus; attempt: number; data_version: string | null }
         | undefined;
       if (!row) throw new Error(`no trial with id ${trialId}`);
       if (attempt !== undefined) {
@@ -317,10 +226,11 @@ export class SqliteStore implements Store {
       }
       const source = c.cachedFromExperiment != null ? this.experimentIdOf(c.cachedFromExperiment) : row.experiment_id;
       const fidelity = c.cachedFrom != null ? this.fidelityOf(source, c.cachedFrom) : parse<Fidelity>(row.fidelity);
+      const dataVersion = c.dataVersion !== undefined ? c.dataVersion : row.data_version;
       this.db
         .prepare(
           `UPDATE trials SET status = ?, metrics = ?, hidden = ?, cost_s = ?, error = ?, cached_from = ?, cached_from_experiment = ?,
-             fidelity = ?, cache_key = ?, finished_at = ? WHERE id = ?`,
+             fidelity = ?, cache_key = ?, data_version = ?, finished_at = ?, seq = ? WHERE id = ?`,
         )
         .run(
           c.status,
@@ -331,8 +241,10 @@ export class SqliteStore implements Store {
           c.cachedFrom ?? null,
           c.cachedFromExperiment ?? null,
           fidelity ? stableStringify(fidelity) : null,
-          fidelity ? cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity) : null,
+          fidelity ? cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity, dataVersion) : null,
+          dataVersion,
           Date.now(),
+          this.nextSeq(),
           trialId,
         );
       if (searchState !== undefined) this.saveState(row.experiment_id, searchState);
@@ -342,13 +254,13 @@ export class SqliteStore implements Store {
   async claimTrial(experimentId: number, worker: string): Promise<ClaimedTrial | undefined> {
     return this.db.transaction(() => {
       const now = Date.now();
+      // Inside the write transaction: the pending trial found is still pending when it is taken.
+      const pending = this.db.prepare("SELECT id FROM trials WHERE experiment_id = ? AND status = 'pending' ORDER BY number LIMIT 1").get(experimentId) as { id: number } | undefined;
+      if (!pending) return undefined;
       const r = this.db
-        .prepare(
-          `UPDATE trials SET status = 'running', attempt = attempt + 1, worker = ?, started_at = ?, heartbeat_at = ?
-           WHERE id = (SELECT id FROM trials WHERE experiment_id = ? AND status = 'pending' ORDER BY number LIMIT 1) RETURNING *`,
-        )
-        .get(worker, now, now, experimentId) as (TrialRow & { attempt: number }) | undefined;
-      return r ? { trial: toTrial(r), attempt: r.attempt } : undefined;
+        .prepare("UPDATE trials SET status = 'running', attempt = attempt + 1, worker = ?, started_at = ?, heartbeat_at = ?, seq = ? WHERE id = ? RETURNING *")
+        .get(worker, now, now, this.nextSeq(), pending.id) as ClaimedTrialRow;
+      return { trial: toTrial(r), attempt: int(r.attempt) };
     }).immediate();
   }
 
@@ -372,10 +284,12 @@ export class SqliteStore implements Store {
         const error = `worker ${t.worker ?? "(unknown)"} stopped beating during trial ${t.number}; retried ${t.retries} times`;
         if (t.retries < maxRetries) {
           this.db.prepare("DELETE FROM trial_values WHERE trial_id = ?").run(t.id);
-          this.db.prepare("UPDATE trials SET status = 'pending', retries = retries + 1, worker = NULL, error = ?, heartbeat_at = NULL WHERE id = ?").run(error, t.id);
+          this.db
+            .prepare("UPDATE trials SET status = 'pending', retries = retries + 1, worker = NULL, error = ?, heartbeat_at = NULL, seq = ? WHERE id = ?")
+            .run(error, this.nextSeq(), t.id);
           out.retried.push(t.number);
         } else {
-          this.db.prepare("UPDATE trials SET status = 'failed', error = ?, finished_at = ? WHERE id = ?").run(error, now, t.id);
+          this.db.prepare("UPDATE trials SET status = 'failed', error = ?, finished_at = ?, seq = ? WHERE id = ?").run(error, now, this.nextSeq(), t.id);
           out.failed.push(t.number);
         }
       }
@@ -425,6 +339,14 @@ export class SqliteStore implements Store {
     return rows.map(toTrial);
   }
 
+  async changedSince(experimentId: number, seq: number, limit?: number): Promise<TrialChanges> {
+    // One statement, so one snapshot: every change up to the last one given is committed, and none below it can commit later.
+    const rows = this.db
+      .prepare("SELECT * FROM trials WHERE experiment_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+      .all(experimentId, seq, checkLimit(limit) ?? -1) as TrialRow[];
+    const trials = rows.map(toTrial) as ChangedTrial[];
+    return { trials, seq: trials.length > 0 ? trials[trials.length - 1].seq : seq };
+  }
 
   async getTrial(experimentId: number, number: number) {
     const r = this.db.prepare("SELECT * FROM trials WHERE experiment_id = ? AND number = ?").get(experimentId, number) as TrialRow | undefined;
@@ -443,7 +365,7 @@ export class SqliteStore implements Store {
   async getProgress(experimentId: number, from: number, skip: readonly number[]): Promise<TrialProgress[]> {
     const skipped = new Set(skip);
     const rows = (this.db.prepare("SELECT * FROM trials WHERE experiment_id = ? AND number >= ? AND status <> 'pending' ORDER BY number").all(experimentId, from) as TrialRow[]).filter(
-      (r) => !skipped.has(r.number),
+      (r) => !skipped.has(int(r.number)),
     );
     const values = this.db.prepare("SELECT step, name, value FROM trial_values WHERE trial_id = ? ORDER BY step, name");
     return rows.map((r) => ({ trial: toTrial(r), values: groupValues(values.all(r.id) as { step: number; name: string; value: number | null }[]) }));
@@ -459,11 +381,34 @@ export class SqliteStore implements Store {
     return counts;
   }
 
-  async findFinished(experimentId: number, archHash: string, hp: JsonObject, fidelity: Fidelity) {
+  async findFinished(experimentId: number, archHash: string, hp: JsonObject, fidelity: Fidelity, dataVersion: string | null = null) {
     const r = this.db
       .prepare("SELECT * FROM trials WHERE experiment_id = ? AND cache_key = ? AND status = 'finished' ORDER BY number LIMIT 1")
-      .get(experimentId, cacheKey(archHash, hp, fidelity)) as TrialRow | undefined;
+      .get(experimentId, cacheKey(archHash, hp, fidelity, dataVersion)) as TrialRow | undefined;
     return r ? toTrial(r) : undefined;
+  }
+
+  async recordArtifact(experimentId: number, a: ArtifactRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO artifacts (experiment_id, trial, name, path, bytes, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (experiment_id, trial, name) DO UPDATE SET path = excluded.path, bytes = excluded.bytes, sha256 = excluded.sha256, created_at = excluded.created_at`,
+      )
+      .run(experimentId, a.trial ?? EXPERIMENT_LEVEL, a.name, a.path, a.bytes, a.sha256, a.createdAt);
+  }
+
+  async getArtifact(experimentId: number, trial: number | null, name: string): Promise<ArtifactRecord | undefined> {
+    const r = this.db.prepare("SELECT * FROM artifacts WHERE experiment_id = ? AND trial = ? AND name = ?").get(experimentId, trial ?? EXPERIMENT_LEVEL, name) as ArtifactRow | undefined;
+    return r ? toArtifact(r) : undefined;
+  }
+
+  async listArtifacts(experimentId: number, trial?: number | null): Promise<ArtifactRecord[]> {
+    const rows = (
+      trial === undefined
+        ? this.db.prepare("SELECT * FROM artifacts WHERE experiment_id = ? ORDER BY trial, name").all(experimentId)
+        : this.db.prepare("SELECT * FROM artifacts WHERE experiment_id = ? AND trial = ? ORDER BY name").all(experimentId, trial ?? EXPERIMENT_LEVEL)
+    ) as ArtifactRow[];
+    return rows.map(toArtifact);
   }
 
   async close() {

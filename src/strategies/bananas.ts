@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Json } from "../core/json.js";
 import { Rng } from "../core/rng.js";
 import { supports } from "../core/space.js";
-import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
+import type { AskContext, Strategy, StrategyContext, StrategyHistory, TrialOutcome } from "../core/strategy.js";
 import { UserError } from "../core/errors.js";
 import type { StrategyComponent } from "./component.js";
 import type { Predictor } from "../predictors/predictor.js";
@@ -12,7 +12,7 @@ import { native } from "../engine/native.js";
 import { firstFresh, Taken, type Keyed } from "./kit/fresh.js";
 import { keepBestAndRecent } from "./kit/observations.js";
 import { candidatePool } from "./kit/pool.js";
-import { member, rngState, stateCodec, type Member } from "./kit/state.js";
+import { member, rngState, stateCodec, toldHistory, type Member } from "./kit/state.js";
 import { trainingSet } from "./kit/training.js";
 
 const options = z.strictObject({
@@ -49,9 +49,13 @@ const codec = stateCodec(
   z.object({
     rng: rngState,
     asked: z.number().int().min(0),
-    /** Observations the current model was fitted on (a prefix of `observations`), 0 before any fit. */
+    /** Observations the current model was fitted on (a prefix of the told results), 0 before any fit. */
     fitted: z.number().int().min(0),
-    observations: z.array(member),
+    /** How many results were told (they come back as the restore's history), and how many when the model was last fitted. */
+    told: z.number().int().min(0).optional(),
+    toldAtFit: z.number().int().min(0).optional(),
+    /** States of the previous release: the results themselves. */
+    observations: z.array(member).optional(),
   }),
 );
 
@@ -64,8 +68,9 @@ const codec = stateCodec(
  * distinct draws; candidates already tried (`ctx.seen`) or in flight (`ctx.pending`) are skipped.
  *
  * The model is a function of the observations it was fitted on and the seed, so the state is only
- * the observations, how many the model used, the generator and a counter: `restore` refits the
- * same model on the next ask. Needs the tensor engine (libtorch).
+ * how many observations there are and how many the model used, the generator and a counter: the
+ * observations are the experiment's told results (the restore's history), and `restore` refits
+ * the same model on the next ask. Needs the tensor engine (libtorch).
  */
 export class Bananas implements Strategy {
   readonly name = bananas.name;
@@ -73,6 +78,9 @@ export class Bananas implements Strategy {
   private asked = 0;
   private fitted = 0;
   private observations: Member[] = [];
+  /** Results told in all, and when the model was last fitted (the observations then were the history up to there, pruned). */
+  private told = 0;
+  private toldAtFit = 0;
   private model?: Predictor;
   private modelFitted = -1;
 
@@ -122,6 +130,7 @@ export class Bananas implements Strategy {
     if (this.fitted === 0 || n - this.fitted >= this.opts.refit_every) {
       this.prune();
       this.fitted = this.observations.length;
+      this.toldAtFit = this.told;
       this.modelFitted = -1;
     }
     if (this.model && this.modelFitted === this.fitted) return this.model;
@@ -182,18 +191,36 @@ export class Bananas implements Strategy {
 
   tell(outcome: TrialOutcome): void {
     this.observations.push({ point: outcome.point, score: outcome.score });
+    this.told++;
   }
+
+  readonly rebuildsFromHistory = true;
 
   state(): Json {
-    return codec.save({ rng: this.rng.state(), asked: this.asked, fitted: this.fitted, observations: this.observations });
+    return codec.save({ rng: this.rng.state(), asked: this.asked, fitted: this.fitted, told: this.told, toldAtFit: this.toldAtFit });
   }
 
-  restore(state: Json): void {
+  restore(state: Json, history?: StrategyHistory): void {
     const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.asked = s.asked;
     this.fitted = s.fitted;
-    this.observations = s.observations;
+    if (s.observations) {
+      // A state of the previous release carries its observations (pruned at its last fit).
+      this.observations = s.observations;
+      this.told = history?.outcomes.length ?? s.observations.length;
+      this.toldAtFit = this.told - (s.observations.length - s.fitted);
+    } else {
+      // The observations at the last fit were the history up to it, pruned (pruning again and
+      // again gives what pruning once does: what one prune drops, no later one keeps); then the newer ones.
+      const all = toldHistory(this.name, s.told ?? 0, history).map((o) => ({ point: o.point, score: o.score }));
+      this.told = all.length;
+      this.toldAtFit = s.toldAtFit ?? 0;
+      this.observations = this.toldAtFit > 0 ? [...keepBestAndRecent(all.slice(0, this.toldAtFit), this.opts.max_train), ...all.slice(this.toldAtFit)] : all;
+      if (this.toldAtFit > 0 && this.observations.length - (all.length - this.toldAtFit) !== s.fitted) {
+        throw new Error(`strategy "${this.name}": the saved state says its model was fitted on ${s.fitted} observations, but the history gives ${this.observations.length - (all.length - this.toldAtFit)}`);
+      }
+    }
     this.model?.dispose?.();
     this.model = undefined;
     this.modelFitted = -1;

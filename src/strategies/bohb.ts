@@ -1,10 +1,10 @@
 import { z } from "zod";
-import type { Json } from "../core/json.js";
+import type { Json, JsonObject } from "../core/json.js";
 import { deriveSeed, Rng } from "../core/rng.js";
-import type { AskContext, PartialOutcome, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
+import type { AskContext, PartialOutcome, Strategy, StrategyContext, StrategyHistory, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
 import { retryWhileTaken, Taken } from "./kit/fresh.js";
-import { anyNumber, rngState, stateCodec } from "./kit/state.js";
+import { anyNumber, rngState, score, stateCodec, toldHistory } from "./kit/state.js";
 import { Tpe, tpe } from "./tpe.js";
 
 const options = z.strictObject({
@@ -23,10 +23,35 @@ export type BohbOptions = z.infer<typeof options>;
 const codec = stateCodec(
   z.object({
     rng: rngState,
-    /** Per fidelity level: its model's state (a TPE state, as `Tpe.state()` wrote it) and the trials it was told. */
-    models: z.array(z.object({ budget: anyNumber, tpe: z.json(), told: z.array(z.number().int()) })),
+    /** Per fidelity level: its model's state (a TPE state, as `Tpe.state()` wrote it: its generator and how many results it holds). */
+    models: z.array(
+      z.object({
+        budget: anyNumber,
+        tpe: z.json(),
+        /** States of the previous release: the trials the level was told (their results are in its TPE state). */
+        told: z.array(z.number().int()).optional(),
+        /** The trials whose results the level's TPE state carries from the previous release (not replayed from the history). */
+        legacy: z.array(z.number().int()).optional(),
+      }),
+    ),
+    /**
+     * Results of paused runs (a trial at a rung), which are not in the restore's history: each
+     * with `at`, how many ended trials were told before it, so a restore replays every result in
+     * the order it was heard. Absent in states of the previous release.
+     */
+    partials: z.array(z.object({ number: z.number().int(), point: z.json(), score, budget: anyNumber, at: z.number().int().min(0) })).optional(),
+    /** How many ended trials were told (they come back as the history). */
+    told: z.number().int().min(0).optional(),
   }),
 );
+
+interface Partial {
+  number: number;
+  point: Json;
+  score: number;
+  budget: number;
+  at: number;
+}
 
 /**
  * BOHB's searcher (Falkner et al. 2018): one tree-structured Parzen model per fidelity level,
@@ -38,8 +63,13 @@ const codec = stateCodec(
 export class Bohb implements Strategy {
   readonly name = bohb.name;
   private rng: Rng;
-  private readonly models = new Map<number, { tpe: Tpe; told: Set<number> }>();
+  private readonly models = new Map<number, { tpe: Tpe; told: Set<number>; legacy?: number[] }>();
   private readonly minPoints: number;
+  /** Results of paused runs, kept in the state (they grow with the rungs reached, not with every result). */
+  private partials: Partial[] = [];
+  /** Ended trials told so far (the history's length). */
+  private told = 0;
+  readonly rebuildsFromHistory = true;
 
   constructor(
     private readonly ctx: StrategyContext,
@@ -78,13 +108,20 @@ export class Bohb implements Strategy {
   }
 
   tellPartial(outcome: PartialOutcome): void {
-    this.observe(outcome.number, outcome.point, outcome.score, this.budgetOf(outcome.fidelity));
+    const budget = this.budgetOf(outcome.fidelity);
+    if (this.model(budget).told.has(outcome.number)) return;
+    this.partials.push({ number: outcome.number, point: outcome.point, score: outcome.score, budget, at: this.told });
+    this.observe(outcome.number, outcome.point, outcome.score, budget);
   }
 
   tell(outcome: TrialOutcome): void {
-    // A stopped trial still has a result at the level it reached; a failed one counts as the worst there.
-    const score = outcome.status === "failed" ? -Infinity : this.ctx.objectives.score(outcome.metrics);
-    this.observe(outcome.number, outcome.point, score, this.budgetOf(outcome.fidelity));
+    this.told++;
+    this.observe(outcome.number, outcome.point, this.finalScore(outcome), this.budgetOf(outcome.fidelity));
+  }
+
+  /** A stopped trial still has a result at the level it reached; a failed one counts as the worst there. */
+  private finalScore(outcome: TrialOutcome): number {
+    return outcome.status === "failed" ? -Infinity : this.ctx.objectives.score(outcome.metrics);
   }
 
   /** The model of the highest level with enough results, if any. */
@@ -117,18 +154,46 @@ export class Bohb implements Strategy {
   state(): Json {
     return codec.save({
       rng: this.rng.state(),
-      models: [...this.models].map(([budget, m]) => ({ budget, tpe: m.tpe.state(), told: [...m.told] })),
+      models: [...this.models].map(([budget, m]) => ({ budget, tpe: m.tpe.state(), ...(m.legacy ? { legacy: m.legacy } : {}) })),
+      partials: this.partials,
+      told: this.told,
     });
   }
 
-  restore(state: Json): void {
+  restore(state: Json, history?: StrategyHistory): void {
     const s = codec.load(state, this.name);
+    // A state of the previous release keeps every level's results in its TPE state, for all it was told.
+    const previousRelease = s.partials === undefined;
     this.rng = new Rng(s.rng);
+    this.partials = s.partials ?? [];
+    this.told = s.told ?? history?.outcomes.length ?? 0;
+    const outcomes = toldHistory(this.name, this.told, history);
+    const legacyOf = (m: (typeof s.models)[number]) => (previousRelease ? (m.told ?? []) : m.legacy);
+    // Every result in the order it was heard (paused results before the ended trial told after them), per level;
+    // results a level's TPE state carries already are not replayed.
+    const perLevel = new Map<number, { seen: Set<number>; outcomes: TrialOutcome[] }>();
+    for (const m of s.models) perLevel.set(m.budget, { seen: new Set(legacyOf(m) ?? []), outcomes: [] });
+    const add = (number: number, point: Json, score: number, budget: number) => {
+      let level = perLevel.get(budget);
+      if (!level) perLevel.set(budget, (level = { seen: new Set(), outcomes: [] }));
+      if (level.seen.has(number)) return;
+      level.seen.add(number);
+      level.outcomes.push({ number, point, status: "finished", metrics: {}, score });
+    };
+    let p = 0;
+    for (let k = 0; k <= outcomes.length; k++) {
+      for (; p < this.partials.length && this.partials[p].at <= k; p++) add(this.partials[p].number, this.partials[p].point, this.partials[p].score, this.partials[p].budget);
+      if (k < outcomes.length) add(outcomes[k].number, outcomes[k].point, this.finalScore(outcomes[k]), this.budgetOf(outcomes[k].fidelity));
+    }
     this.models.clear();
     for (const m of s.models) {
+      const level = perLevel.get(m.budget)!;
       const model = this.model(m.budget);
-      model.tpe.restore(m.tpe);
-      model.told = new Set(m.told);
+      const legacy = legacyOf(m);
+      // A previous release's TPE state: its results stand for none of the level's outcomes here (those were left out above).
+      model.tpe.restore(previousRelease ? { ...(m.tpe as JsonObject), covers: 0, told: level.outcomes.length } : m.tpe, { outcomes: level.outcomes });
+      model.told = level.seen;
+      if (legacy) model.legacy = legacy;
     }
   }
 }

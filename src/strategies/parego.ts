@@ -1,11 +1,11 @@
 import { z } from "zod";
 import type { Json } from "../core/json.js";
 import { Rng, type RngState } from "../core/rng.js";
-import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
+import type { AskContext, Strategy, StrategyContext, StrategyHistory, TrialOutcome } from "../core/strategy.js";
 import type { StrategyComponent } from "./component.js";
 import { GpBo, gpBo } from "./gp-bo.js";
 import { keepBestAndRecent } from "./kit/observations.js";
-import { rngState, stateCodec } from "./kit/state.js";
+import { rngState, stateCodec, toldHistory } from "./kit/state.js";
 import { bounds, chebyshev, cheapConstraintViolation, memberOf, moMember, normaliseWeights, weightsOption, type MoMember } from "./mo-common.js";
 
 const options = z.strictObject({
@@ -25,7 +25,10 @@ const codec = stateCodec(
     /** The inner GP strategy's generator. */
     gp: z.object({ rng: rngState }),
     asked: z.number().int().min(0),
-    observations: z.array(moMember),
+    /** How many results were told (they come back as the restore's history). */
+    told: z.number().int().min(0).optional(),
+    /** States of the previous release: the results themselves. */
+    observations: z.array(moMember).optional(),
   }),
 );
 
@@ -99,16 +102,19 @@ export class Parego implements Strategy {
     this.observations.push(memberOf(this.ctx.objectives, outcome));
   }
 
+  /** The observations are the told results: the state counts them, `restore` reads them back from the history. */
+  readonly rebuildsFromHistory = true;
+
   state(): Json {
-    return codec.save({ rng: this.rng.state(), gp: { rng: this.gpRng }, asked: this.asked, observations: this.observations });
+    return codec.save({ rng: this.rng.state(), gp: { rng: this.gpRng }, asked: this.asked, told: this.observations.length });
   }
 
-  restore(state: Json): void {
+  restore(state: Json, history?: StrategyHistory): void {
     const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.gpRng = s.gp.rng;
     this.asked = s.asked;
-    this.observations = s.observations;
+    this.observations = s.observations ?? toldHistory(this.name, s.told ?? 0, history).map((o) => memberOf(this.ctx.objectives, o));
   }
 }
 

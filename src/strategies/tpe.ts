@@ -2,12 +2,12 @@ import { z } from "zod";
 import type { Json } from "../core/json.js";
 import { Rng } from "../core/rng.js";
 import type { Dimension, DimensionValues } from "../core/space.js";
-import type { AskContext, Strategy, StrategyContext, TrialOutcome } from "../core/strategy.js";
+import type { AskContext, Strategy, StrategyContext, StrategyHistory, TrialOutcome } from "../core/strategy.js";
 import { UserError } from "../core/errors.js";
 import { Heap } from "../core/heap.js";
 import type { StrategyComponent } from "./component.js";
 import { firstFresh, Taken, type Keyed } from "./kit/fresh.js";
-import { rngState, score, stateCodec } from "./kit/state.js";
+import { rngState, score, stateCodec, toldHistory } from "./kit/state.js";
 
 const options = z.strictObject({
   n_startup: z.number().int().min(1).default(10).describe("random suggestions (space.sample) until this many results have been told"),
@@ -167,10 +167,17 @@ function coderFor(dim: Dimension, numericIndex: number): Coder {
 const codec = stateCodec(
   z.object({
     rng: rngState,
-    /** Per result, in the order told: the decision codes (choice index or number; null when inactive). */
-    codes: z.array(z.array(z.number().nullable())),
-    /** Per result: its score. */
-    scores: z.array(score),
+    /** How many of the history's results the model holds (the restore's history must hold as many). */
+    told: z.number().int().min(0).optional(),
+    /**
+     * Results written into the state by the previous release, which still carries them: per
+     * result, in the order told, the decision codes (choice index or number; null when inactive)
+     * and its score. They stand for the first `covers` results of the history (all of it, in a
+     * state of the previous release), which are then not replayed again.
+     */
+    codes: z.array(z.array(z.number().nullable())).optional(),
+    scores: z.array(score).optional(),
+    covers: z.number().int().min(0).optional(),
   }),
 );
 
@@ -216,7 +223,6 @@ export class Tpe implements Strategy {
   private readonly coders: Coder[];
   private readonly numericDims: number[];
   private codes: Float64Array[] = [];
-  private rawCodes: (number | null)[][] = [];
   private scores: number[] = [];
   private finite = 0;
   /** Good set: `before` puts the worse first, so its root is the first to leave. */
@@ -315,7 +321,6 @@ export class Tpe implements Strategy {
     const i = this.scores.length;
     const x = this.internal(raw);
     this.codes.push(x);
-    this.rawCodes.push(raw);
     this.scores.push(score);
     if (score > -Infinity) this.finite++;
     if (i >= this.isGood.length) {
@@ -589,22 +594,37 @@ export class Tpe implements Strategy {
   }
 
   // -------------------------------------------------------------------------------------------
-  // State: the generator and every result's codes; the heaps and counts are rebuilt by replay.
+  // State: the generator and how many results it holds; the results themselves are the
+  // experiment's trials, given back to `restore` as history, and replayed into the heaps and counts.
+
+  readonly rebuildsFromHistory = true;
+  /** Results a state of the previous release carried (kept in the state, a fixed size), and how many history results they stand for. */
+  private legacy?: { codes: (number | null)[][]; scores: number[]; covers: number };
 
   state(): Json {
-    return codec.save({ rng: this.rng.state(), codes: this.rawCodes, scores: this.scores });
+    const l = this.legacy;
+    if (!l) return codec.save({ rng: this.rng.state(), told: this.scores.length });
+    return codec.save({ rng: this.rng.state(), told: l.covers + this.scores.length - l.scores.length, codes: l.codes, scores: l.scores, covers: l.covers });
   }
 
-  restore(state: Json): void {
+  restore(state: Json, history?: StrategyHistory): void {
     const s = codec.load(state, this.name);
     this.rng = new Rng(s.rng);
     this.candidateCache.clear();
     this.knownSeen.clear();
     this.codes = [];
-    this.rawCodes = [];
     this.scores = [];
     this.finite = 0;
-    this.isGood = new Uint8Array(Math.max(1024, s.scores.length));
+    // Results the state carries (written by the previous release) first, then the history's others.
+    const given = history?.outcomes ?? [];
+    this.legacy = s.codes && s.scores ? { codes: s.codes, scores: s.scores, covers: s.covers ?? given.length } : undefined;
+    const covers = this.legacy?.covers ?? 0;
+    const outcomes = toldHistory(this.name, s.told ?? covers, history).slice(covers);
+    const results: { raw: (number | null)[]; score: number }[] = [
+      ...(this.legacy?.codes ?? []).map((raw, i) => ({ raw, score: this.legacy!.scores[i] })),
+      ...outcomes.map((o) => ({ raw: this.codesOf(o.point), score: Number.isNaN(o.score) ? -Infinity : o.score })),
+    ];
+    this.isGood = new Uint8Array(Math.max(1024, results.length));
     const better = (a: number, b: number) => this.scores[a] > this.scores[b] || (this.scores[a] === this.scores[b] && a < b);
     this.good = new Heap((a, b) => better(b, a));
     this.rest = new Heap(better);
@@ -612,7 +632,7 @@ export class Tpe implements Strategy {
     this.goodCounts = this.coders.map((c) => new Float64Array(c.k));
     this.allBins = this.numericDims.map(() => new Float64Array(BINS));
     this.allActive = new Float64Array(this.numericDims.length);
-    s.scores.forEach((score, i) => this.ingest(s.codes[i], score));
+    for (const r of results) this.ingest(r.raw, r.score);
   }
 }
 

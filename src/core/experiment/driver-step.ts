@@ -3,7 +3,7 @@ import { pointHash, splitPoint } from "../space.js";
 import type { Store, TrialRecord } from "../store.js";
 import { TERMINAL_STATUSES } from "../store.js";
 import type { SearchDriver } from "../search-driver.js";
-import { decodeDriverState, runKey, toldSet } from "../search-driver.js";
+import { decodeDriverState, toldSet } from "../search-state.js";
 import { TrialWindow } from "../trial-window.js";
 import type { ExperimentOptions } from "./options.js";
 import type { TrialRunner } from "./trial-run.js";
@@ -51,16 +51,17 @@ export class DriverSteps {
   private async plain(want: Demand): Promise<StepResult> {
     const { o, driver } = this;
     const store = o.store;
-    const saved = decodeDriverState(await store.loadSearchState(this.experimentId));
-    await driver.restore(saved, { scheduler: !this.schedulerFromFeed });
+    const stored = await store.loadVersionedState(this.experimentId);
+    const saved = decodeDriverState(stored?.state);
     const trials = await this.window.read();
-    const told = toldSet(saved, trials);
+    await driver.restore(saved, { scheduler: !this.schedulerFromFeed, trials: () => store.getTrials(this.experimentId) });
+    const told = toldSet(trials);
     driver.tellUntold(trials, told);
     const seen = new Set(trials.map((t) => t.archHash));
     const n = Math.min(await want(trials), o.budget.trials - trials.length);
     const pending = trials.filter((t) => !TERMINAL_STATUSES.includes(t.status)).map((t) => t.point);
     const points = await driver.newPoints(n, (hash) => seen.has(hash), pending);
-    const state = driver.state({ told: [...told].sort((a, b) => a - b) });
+    const state = driver.write();
     const added = await store.addTrials(
       this.experimentId,
       points.map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
@@ -82,13 +83,12 @@ export class DriverSteps {
     const { o, driver } = this;
     const store: Store = o.store;
     const scheduler = driver.scheduler;
-    const saved = decodeDriverState(await store.loadSearchState(this.experimentId));
-    await driver.restore(saved, { scheduler: true });
+    const stored = await store.loadVersionedState(this.experimentId);
+    const saved = decodeDriverState(stored?.state);
     const trials = await this.window.read();
-    const told = toldSet(saved, trials);
-    // A state without `runs` was written by a local run, whose scheduler and strategy heard every run.
-    const runs = new Map<number, string>(saved?.runs ?? (saved ? trials.filter(ended).map((t) => [t.number, runKey(t)] as [number, string]) : []));
-    const replayed = await driver.hearEndedRuns(trials, told, runs);
+    await driver.restore(saved, { scheduler: true, trials: () => store.getTrials(this.experimentId) });
+    const told = toldSet(trials);
+    const replayed = await driver.hearEndedRuns(trials, told);
 
     const slots = await want(trials);
     const byNumber = new Map(trials.map((t) => [t.number, t]));
@@ -107,8 +107,8 @@ export class DriverSteps {
         if (job.kind === "stop") {
           end.push(t.number);
           driver.tellRun({ ...t, status: "pruned" }, t.fidelity ?? undefined);
+          driver.markHeard(t.number);
           told.add(t.number);
-          runs.set(t.number, runKey({ status: "pruned", fidelity: t.fidelity }));
           continue; // no slot needed
         }
         resume.push(t.number);
@@ -131,13 +131,12 @@ export class DriverSteps {
     // Nothing heard, nothing handed out: the stored state and the trials still say all of it (a
     // worker waiting on a synchronous stage asks often; it need not rewrite the state each time).
     if (saved && replayed === 0 && handed === 0) return { handed: 0, exhausted, stale: false };
-    const state = driver.state({ told: [...told].sort((a, b) => a - b), runs: [...runs], v: (saved?.v ?? 0) + 1 });
     const written = await store.commitDriverStep!(this.experimentId, {
       add: added.map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
       resume,
       end,
-      state,
-      stateVersion: saved?.v ?? 0,
+      state: driver.write(),
+      stateVersion: stored?.version ?? 0,
     });
     if (!written) return { handed: 0, exhausted, stale: true };
     for (const n of end) this.runner.dropCheckpoint(n);

@@ -4,7 +4,7 @@ import type { TrialCompletion, TrialRecord } from "../store.js";
 import { TERMINAL_STATUSES } from "../store.js";
 import type { Backend } from "../backend.js";
 import type { SearchDriver } from "../search-driver.js";
-import { decodeDriverState } from "../search-driver.js";
+import { decodeDriverState, toldSet, type StateWrite } from "../search-state.js";
 import type { ExperimentOptions, ExperimentSummary } from "./options.js";
 import { openExperiment } from "./opening.js";
 import { Tally } from "./tally.js";
@@ -50,9 +50,10 @@ export class LocalLoop {
     return next;
   }
 
-  /** The state written with a change (null when the run keeps none: a throwaway simulation). */
-  private state(): Json {
-    return this.o.persistState === false ? null : this.driver.state();
+  /** The state written with a change (null when the run keeps none: a throwaway simulation), with the trials told and heard since the last write. */
+  private state(): StateWrite {
+    const write = this.driver.write();
+    return this.o.persistState === false ? { ...write, state: null } : write;
   }
 
   async run(): Promise<ExperimentSummary> {
@@ -67,14 +68,14 @@ export class LocalLoop {
     this.runner = new TrialRunner(o, experiment, this.backend);
 
     const saved = decodeDriverState(await store.loadSearchState(experiment.id));
-    await driver.restore(saved); // a fresh start when created before but stopped before its first trial was stored
     const queue: TrialRecord[] = [];
     const all = await store.getTrials(experiment.id);
-    // A state written by workers lists the trials its strategy was told; ones that ended after it
-    // (workers do not tell at completion) are told now, so a run after workers misses none.
-    // Written by workers with a promotion scheduler: the scheduler hears the runs ended since, too.
-    if (saved?.runs) await driver.hearEndedRuns(all, new Set(saved.told ?? []), new Map(saved.runs));
-    else if (saved?.told) driver.tellUntold(all, new Set(saved.told));
+    await driver.restore(saved, { scheduler: true, trials: async () => all }); // a fresh start when created before but stopped before its first trial was stored
+    // Trials that ended after the stored state without being told (workers do not tell at
+    // completion) are told now, so a run after workers misses none; with a promotion scheduler,
+    // the scheduler hears the runs ended since, too.
+    if (saved && driver.promoting) await driver.hearEndedRuns(all, toldSet(all));
+    else if (saved) driver.tellUntold(all, toldSet(all));
     for (const t of all) {
       this.created++;
       this.seenHashes.add(t.archHash);
@@ -170,6 +171,7 @@ export class LocalLoop {
     const completion: TrialCompletion = { status: "pruned", metrics: t.metrics, hidden: t.hidden, costSeconds: t.costSeconds };
     await this.locked(async () => {
       this.driver.tellRun({ ...t, status: "pruned" }, t.fidelity ?? undefined);
+      this.driver.markHeard(t.number);
       await this.o.store.completeTrial(t.id, completion, this.state());
     });
     this.runner.dropCheckpoint(t.number);
@@ -188,6 +190,7 @@ export class LocalLoop {
     if (record.status === "paused") this.paused.set(record.number, record);
     const written = this.locked(async () => {
       this.driver.tellRun({ ...trial, status: completion.status, metrics: completion.metrics }, reached ?? fidelity);
+      if (this.driver.promoting) this.driver.markHeard(trial.number);
       await o.store.completeTrial(trial.id, completion, this.state());
     });
     if (record.status === "paused") this.pauseWrites.set(record.number, written);

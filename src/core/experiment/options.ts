@@ -44,6 +44,14 @@ export interface ExperimentOptions {
   configHash?: string;
   /** Where evaluators keep a paused trial's checkpoint (one directory per trial below it). */
   checkpointDir?: string;
+  /** Where trials' and searchers' artifacts are kept (a folder per experiment below it; default `archsearch-artifacts` in the working directory). */
+  artifactDir?: string;
+  /**
+   * The version of the data trials are measured on (default: the evaluator's `dataVersion`):
+   * recorded on every trial and part of the cache key, so results never cross versions. It may
+   * change between runs of one experiment (new data); the search goes on, with a fresh cache.
+   */
+  dataVersion?: string;
   /**
    * Reuse the result of an equal (canonical) architecture with equal hyperparameters and fidelity:
    * within the experiment (true, the default), also from the store's other experiments with the

@@ -8,6 +8,7 @@ import { deriveSeed } from "../rng.js";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { errorText } from "./errors.js";
+import { FileArtifacts, safeName } from "../artifacts.js";
 import type { ExperimentOptions } from "./options.js";
 
 /** A run's end was dropped: the trial was reclaimed from this worker and another one owns it now. */
@@ -19,10 +20,6 @@ export interface RunOutcome {
   reached?: Fidelity;
 }
 
-/** A file-system-safe form of an experiment name. */
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, "_");
-}
 
 /**
  * Runs one trial, the same way for the local loop and for workers: a cheap constraint that
@@ -34,12 +31,18 @@ export class TrialRunner {
   /** Experiments whose results this one may reuse (`cache: "shared"`), and when that list was read. */
   private cacheSources: { id: number; name: string }[] = [];
   private cacheSourcesAt = -Infinity;
+  /** The data version results are measured on (null: none declared). */
+  readonly dataVersion: string | null;
+  readonly artifacts: FileArtifacts;
 
   constructor(
     private readonly o: ExperimentOptions,
     private readonly experiment: ExperimentRecord,
     private readonly backend: Backend,
-  ) {}
+  ) {
+    this.dataVersion = o.dataVersion ?? o.evaluator.dataVersion ?? null;
+    this.artifacts = new FileArtifacts(o.store, o.artifactDir ?? "archsearch-artifacts", experiment.id, o.name);
+  }
 
   /** Undefined when `abort` fired with TrialLost: the trial was reclaimed and its result is dropped. */
   async evaluate(
@@ -52,12 +55,13 @@ export class TrialRunner {
     const { resumeFrom, attempt, scheduler } = run;
     // Cost already spent on a continued trial: its record carries the cost up to the pause.
     const priorCost = resumeFrom ? (trial.costSeconds ?? 0) : 0;
+    const dataVersion = this.dataVersion;
     const infeasible = resumeFrom ? undefined : this.cheapViolation(trial);
-    if (infeasible) return { completion: { status: "pruned", metrics: infeasible.metrics, costSeconds: 0, error: infeasible.error } };
+    if (infeasible) return { completion: { status: "pruned", metrics: infeasible.metrics, costSeconds: 0, error: infeasible.error, dataVersion } };
     const hit = await this.cacheHit(trial, fidelity);
-    if (hit) return { completion: hit };
+    if (hit) return { completion: { ...hit, dataVersion } };
 
-    await store.startTrial(trial.id, fidelity, run.worker, attempt);
+    await store.startTrial(trial.id, fidelity, run.worker, attempt, dataVersion);
     const spec = this.specFor(trial, fidelity, resumeFrom);
     const abort = run.abort ?? new AbortController();
     let decision = "continue" as Decision;
@@ -80,10 +84,12 @@ export class TrialRunner {
       // An evaluator without intermediate reports: its result is the report at the granted fidelity.
       if (reports === 0 && resource && fidelity[resource] !== undefined) report(fidelity[resource], result.metrics);
       const status = decision === "stop" ? "pruned" : decision === "pause" ? "paused" : "finished";
-      completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: priorCost + (result.costSeconds ?? 0) };
+      // Kept before the trial's end is stored: a finished trial's artifacts are always there.
+      for (const [name, data] of Object.entries(result.artifacts ?? {})) await this.artifacts.put(trial.number, name, data);
+      completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: priorCost + (result.costSeconds ?? 0), dataVersion };
     } catch (e) {
       if (e instanceof TrialLost) return undefined;
-      completion = { status: "failed", metrics: last, error: errorText(e), costSeconds: priorCost || null };
+      completion = { status: "failed", metrics: last, error: errorText(e), costSeconds: priorCost || null, dataVersion };
     }
     await Promise.all(writes);
     return { completion, reached };
@@ -113,7 +119,7 @@ export class TrialRunner {
   private async cacheHit(trial: TrialRecord, fidelity: Fidelity): Promise<TrialCompletion | undefined> {
     const o = this.o;
     if (o.cache === false) return undefined;
-    const own = await o.store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity);
+    const own = await o.store.findFinished(this.experiment.id, trial.archHash, trial.hp, fidelity, this.dataVersion);
     if (own && own.number !== trial.number) return { status: "finished", metrics: own.metrics, hidden: own.hidden, costSeconds: 0, cachedFrom: own.number };
     if (o.cache !== "shared") return undefined;
     if (Date.now() - this.cacheSourcesAt > 10_000) {
@@ -124,7 +130,7 @@ export class TrialRunner {
       this.cacheSourcesAt = Date.now();
     }
     for (const src of this.cacheSources) {
-      const hit = await o.store.findFinished(src.id, trial.archHash, trial.hp, fidelity);
+      const hit = await o.store.findFinished(src.id, trial.archHash, trial.hp, fidelity, this.dataVersion);
       if (hit) return { status: "finished", metrics: hit.metrics, hidden: hit.hidden, costSeconds: 0, cachedFrom: hit.number, cachedFromExperiment: src.name };
     }
     return undefined;

@@ -1,6 +1,6 @@
 import type { Tensor } from "../tensor.js";
 import * as F from "../functional.js";
-import { UserError } from "../../core/errors.js";
+import { EngineError } from "../errors.js";
 import { Module } from "./module.js";
 import { LayerNorm, Linear } from "./layers.js";
 
@@ -16,7 +16,7 @@ export class MultiHeadSelfAttention extends Module {
 
   constructor(readonly dim: number, readonly heads: number, readonly dropout = 0) {
     super();
-    if (dim % heads !== 0) throw new UserError(`attention: dim ${dim} is not divisible by ${heads} heads`);
+    if (dim % heads !== 0) throw new EngineError(`attention: dim ${dim} is not divisible by ${heads} heads`);
     this.headDim = dim / heads;
     this.qkv = this.module("qkv", new Linear(dim, 3 * dim));
     this.proj = this.module("proj", new Linear(dim, dim));
@@ -24,7 +24,7 @@ export class MultiHeadSelfAttention extends Module {
 
   forward(x: Tensor): Tensor {
     const [b, t, d] = x.shape;
-    if (d !== this.dim) throw new UserError(`attention: expected inputs [batch, tokens, ${this.dim}], got ${JSON.stringify(x.shape)}`);
+    if (d !== this.dim) throw new EngineError(`attention: expected inputs [batch, tokens, ${this.dim}], got ${JSON.stringify(x.shape)}`);
     const h = this.heads;
     const hd = this.headDim;
     // [b, t, 3, h, hd] -> [3, b, h, t, hd]; each of q, k, v as [b * h, t, hd].

@@ -1,5 +1,5 @@
 import { tensor, zeros, noGrad, type Tensor } from "../tensor.js";
-import { UserError } from "../../core/errors.js";
+import { EngineError } from "../errors.js";
 import { Module } from "./module.js";
 import { Linear } from "./layers.js";
 
@@ -19,7 +19,7 @@ export class Graph {
     const pairs = opts.undirected ? edgeList.flatMap(([a, b]) => (a === b ? [[a, b] as const] : [[a, b] as const, [b, a] as const])) : edgeList;
     for (const [a, b] of pairs) {
       if (!Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0 || a >= nodes || b >= nodes) {
-        throw new UserError(`graph edge ${a} -> ${b} is outside the ${nodes} nodes`);
+        throw new EngineError(`graph edge ${a} -> ${b} is outside the ${nodes} nodes`);
       }
     }
     this.edges = pairs.length;
@@ -59,8 +59,8 @@ export function aggregateSum(messages: Tensor, dst: Tensor, nodes: number): Tens
 }
 
 function needGraph(layer: string, g: Graph | undefined, x: Tensor): Graph {
-  if (!g) throw new UserError(`${layer}.forward(x, graph) needs the graph`);
-  if (x.shape.length !== 2 || x.shape[0] !== g.nodes) throw new UserError(`${layer}: node features must be [${g.nodes}, features], got ${JSON.stringify(x.shape)}`);
+  if (!g) throw new EngineError(`${layer}.forward(x, graph) needs the graph`);
+  if (x.shape.length !== 2 || x.shape[0] !== g.nodes) throw new EngineError(`${layer}: node features must be [${g.nodes}, features], got ${JSON.stringify(x.shape)}`);
   return g;
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Json } from "../../core/json.js";
 import { decodeState, encodeState } from "../../core/state-codec.js";
+import type { StrategyHistory, TrialOutcome } from "../../core/strategy.js";
 
 /**
  * Typed strategy states: each strategy declares the schema of its state, and `stateCodec` writes
@@ -47,4 +48,17 @@ export function stateCodec<S>(schema: z.ZodType<S>): StateCodec<S> {
       throw new Error(`strategy "${strategy}": the saved search state does not fit this strategy (${where})`);
     },
   };
+}
+
+/**
+ * The results a strategy that rebuilds from history restores: the outcomes the store gives, which
+ * must be as many as its state says it was told (else the state and the trials disagree, and a
+ * silently different model would follow).
+ */
+export function toldHistory(strategy: string, told: number, history: StrategyHistory | undefined): readonly TrialOutcome[] {
+  const outcomes = history?.outcomes ?? [];
+  if (outcomes.length !== told) {
+    throw new Error(`strategy "${strategy}": its saved state was told ${told} results, but the store gives back ${outcomes.length}; the state and the trials disagree`);
+  }
+  return outcomes;
 }
