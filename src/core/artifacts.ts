@@ -1,14 +1,15 @@
-import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createHash, randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import type { ExperimentArtifacts } from "./searcher.js";
 import type { ArtifactRecord, Store } from "./store.js";
 import { UserError } from "./errors.js";
 
-/** A file-system-safe form of an experiment name (also used for checkpoint folders). */
+/** A file-system-safe form of an experiment name (also used for checkpoint folders); never `.` or `..`. */
 export function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, "_");
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, "_");
+  return /^\.+$/.test(safe) ? safe.replace(/\./g, "_") : safe;
 }
 
 /** Artifact names are relative paths of plain segments: no absolute path, no `..`, nothing odd. */
@@ -26,8 +27,9 @@ const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("h
  * `experiment/`, a trial's in `trial-<n>/`), each recorded in the store with its size and
  * SHA-256, so that a resumed experiment (or the dashboard, or another machine sharing the
  * folder) finds them again and a damaged file is an error naming it, never silently wrong data.
- * A file is written to a temporary name and renamed, so a crash never leaves half a file under
- * a recorded name; writing a name again replaces it.
+ * Files are named by their content (`weights.<sha256 prefix>.bin`) and never overwritten: a new
+ * version of a name is written beside the old one (through a temporary file), recorded, and only
+ * then is the old file removed, so a crash at any point leaves the recorded file intact.
  */
 export class FileArtifacts implements ExperimentArtifacts {
   readonly root: string;
@@ -41,20 +43,28 @@ export class FileArtifacts implements ExperimentArtifacts {
     this.root = join(resolve(root), safeName(experimentName));
   }
 
-  private relPath(trial: number | null, name: string): string {
+  /** Where a version of an artifact lives: its name with the content's hash before the extension. */
+  private relPath(trial: number | null, name: string, sha: string): string {
     checkName(name);
-    return join(trial === null ? "experiment" : `trial-${trial}`, ...name.split("/"));
+    const parts = name.split("/");
+    const file = parts.pop()!;
+    const dot = file.lastIndexOf(".");
+    const versioned = dot > 0 ? `${file.slice(0, dot)}.${sha.slice(0, 16)}${file.slice(dot)}` : `${file}.${sha.slice(0, 16)}`;
+    return join(trial === null ? "experiment" : `trial-${trial}`, ...parts, versioned);
   }
 
   async put(trial: number | null, name: string, data: Uint8Array | string): Promise<void> {
     const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-    const rel = this.relPath(trial, name);
+    const sha = sha256(bytes);
+    const rel = this.relPath(trial, name, sha);
     const file = join(this.root, rel);
     mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
+    const tmp = `${file}.tmp-${randomUUID()}`;
     writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
-    await this.store.recordArtifact(this.experimentId, { trial, name, path: rel.split(sep).join("/"), bytes: bytes.length, sha256: sha256(bytes), createdAt: Date.now() });
+    renameSync(tmp, file); // the same content under the same name when it exists: nothing changes
+    const previous = await this.store.getArtifact(this.experimentId, trial, name);
+    await this.store.recordArtifact(this.experimentId, { trial, name, path: rel.split(sep).join("/"), bytes: bytes.length, sha256: sha, createdAt: Date.now() });
+    if (previous && previous.path !== rel.split(sep).join("/")) rmSync(this.fileOf(previous), { force: true });
   }
 
   async get(trial: number | null, name: string): Promise<Uint8Array | undefined> {

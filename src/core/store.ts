@@ -74,6 +74,12 @@ export interface TrialCompletion {
   cachedFromExperiment?: string | null;
   /** The version of the data the result was measured on (part of the cache key); null or absent: none declared. */
   dataVersion?: string | null;
+  /**
+   * The fidelity the run reached (its last report), recorded as the trial's fidelity: what the
+   * strategy is told, so a restore's history tells the same. Absent: the granted one. (The cache
+   * key stays the granted fidelity; a cache hit records its source's.)
+   */
+  fidelity?: Fidelity | null;
 }
 
 /** A file an experiment or a trial left behind, as the store records it (the file is in the artifact folder). */
@@ -213,9 +219,11 @@ export interface StoreWriter {
   /**
    * Adds trials with consecutive new numbers and saves the search state, atomically. With
    * `expectedCount`, adds nothing and returns [] unless the experiment holds exactly that many
-   * trials: a driver that lost its lease cannot add suggestions made from an outdated state.
+   * trials: a driver that lost its lease cannot add suggestions made from an outdated state. With
+   * `expectedVersion`, likewise unless the stored state is still at that version (no other driver
+   * wrote a state, which may have told trials, since this one read it).
    */
-  addTrials(experimentId: number, trials: NewTrial[], searchState: StateWrite, expectedCount?: number): Promise<TrialRecord[]>;
+  addTrials(experimentId: number, trials: NewTrial[], searchState: StateWrite, expectedCount?: number, expectedVersion?: number): Promise<TrialRecord[]>;
   /**
    * With `attempt` (a claimed trial), throws StaleAttemptError unless that attempt still holds
    * the trial. `dataVersion`: the data it is measured on (recorded; part of its cache key).

@@ -1,4 +1,5 @@
 import { TERMINAL_STATUSES, type Store, type TrialRecord } from "./store.js";
+import { runKey } from "./search-state.js";
 
 /**
  * An experiment's trials as a worker's driver steps see them, read incrementally. Trials that
@@ -22,7 +23,7 @@ export class TrialWindow {
     const fresh = await this.store.getTrials(this.experimentId, { from: this.from });
     let i = 0;
     // Kept once it ended for good and the strategy was told (a driver step may tell it after this read).
-    while (i < fresh.length && fresh[i].number === this.from && TERMINAL_STATUSES.includes(fresh[i].status) && fresh[i].toldSeq != null) {
+    while (i < fresh.length && fresh[i].number === this.from && TERMINAL_STATUSES.includes(fresh[i].status) && fresh[i].toldSeq != null && (fresh[i].heard == null || fresh[i].heard === runKey(fresh[i]))) {
       this.kept.push(fresh[i++]);
       this.from++;
     }

@@ -139,9 +139,10 @@ export class SqliteStore implements Store {
     }
   }
 
-  async addTrials(experimentId: number, trials: NewTrial[], searchState: StateWrite, expectedCount?: number) {
+  async addTrials(experimentId: number, trials: NewTrial[], searchState: StateWrite, expectedCount?: number, expectedVersion?: number) {
     return this.db.transaction(() => {
       if (expectedCount !== undefined && this.nextNumber(experimentId) !== expectedCount) return []; // the experiment moved on since the caller looked
+      if (expectedVersion !== undefined && this.stateVersion(experimentId) !== expectedVersion) return []; // another driver wrote a state since
       const added = this.insertTrials(experimentId, trials);
       this.saveState(experimentId, searchState);
       return added;
@@ -162,6 +163,12 @@ export class SqliteStore implements Store {
       this.saveState(experimentId, step.state);
       return added;
     }).immediate();
+  }
+
+  private stateVersion(experimentId: number): number {
+    const r = this.db.prepare("SELECT state_version AS v FROM experiments WHERE id = ?").get(experimentId) as { v: number } | undefined;
+    if (!r) throw new Error(`no experiment with id ${experimentId}`);
+    return r.v;
   }
 
   /** The experiment's next trial number. */
@@ -225,7 +232,9 @@ export class SqliteStore implements Store {
         }
       }
       const source = c.cachedFromExperiment != null ? this.experimentIdOf(c.cachedFromExperiment) : row.experiment_id;
-      const fidelity = c.cachedFrom != null ? this.fidelityOf(source, c.cachedFrom) : parse<Fidelity>(row.fidelity);
+      // The cache key stays the granted fidelity; the fidelity recorded is the one the run reached (what the strategy was told).
+      const granted = c.cachedFrom != null ? this.fidelityOf(source, c.cachedFrom) : (parse<Fidelity>(row.fidelity) ?? c.fidelity ?? null);
+      const fidelity = c.cachedFrom != null ? granted : (c.fidelity ?? granted);
       const dataVersion = c.dataVersion !== undefined ? c.dataVersion : row.data_version;
       this.db
         .prepare(
@@ -241,7 +250,7 @@ export class SqliteStore implements Store {
           c.cachedFrom ?? null,
           c.cachedFromExperiment ?? null,
           fidelity ? stableStringify(fidelity) : null,
-          fidelity ? cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, fidelity, dataVersion) : null,
+          granted ? cacheKey(row.arch_hash, JSON.parse(row.hp) as JsonObject, granted, dataVersion) : null,
           dataVersion,
           Date.now(),
           this.nextSeq(),

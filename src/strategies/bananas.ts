@@ -54,8 +54,13 @@ const codec = stateCodec(
     /** How many results were told (they come back as the restore's history), and how many when the model was last fitted. */
     told: z.number().int().min(0).optional(),
     toldAtFit: z.number().int().min(0).optional(),
-    /** States of the previous release: the results themselves. */
+    /**
+     * Observations a state of the previous release carried (pruned at its last fit), kept as they
+     * are (a bounded list): they stand for the first `covers` results of the history (all of it
+     * in a state of the previous release), which are not replayed.
+     */
     observations: z.array(member).optional(),
+    covers: z.number().int().min(0).optional(),
   }),
 );
 
@@ -81,6 +86,7 @@ export class Bananas implements Strategy {
   /** Results told in all, and when the model was last fitted (the observations then were the history up to there, pruned). */
   private told = 0;
   private toldAtFit = 0;
+  private legacy?: { observations: Member[]; covers: number };
   private model?: Predictor;
   private modelFitted = -1;
 
@@ -197,7 +203,8 @@ export class Bananas implements Strategy {
   readonly rebuildsFromHistory = true;
 
   state(): Json {
-    return codec.save({ rng: this.rng.state(), asked: this.asked, fitted: this.fitted, told: this.told, toldAtFit: this.toldAtFit });
+    const legacy = this.legacy ? { observations: this.legacy.observations, covers: this.legacy.covers } : {};
+    return codec.save({ rng: this.rng.state(), asked: this.asked, fitted: this.fitted, told: this.told, toldAtFit: this.toldAtFit, ...legacy });
   }
 
   restore(state: Json, history?: StrategyHistory): void {
@@ -205,21 +212,28 @@ export class Bananas implements Strategy {
     this.rng = new Rng(s.rng);
     this.asked = s.asked;
     this.fitted = s.fitted;
-    if (s.observations) {
-      // A state of the previous release carries its observations (pruned at its last fit).
-      this.observations = s.observations;
-      this.told = history?.outcomes.length ?? s.observations.length;
-      this.toldAtFit = this.told - (s.observations.length - s.fitted);
-    } else {
-      // The observations at the last fit were the history up to it, pruned (pruning again and
-      // again gives what pruning once does: what one prune drops, no later one keeps); then the newer ones.
-      const all = toldHistory(this.name, s.told ?? 0, history).map((o) => ({ point: o.point, score: o.score }));
-      this.told = all.length;
-      this.toldAtFit = s.toldAtFit ?? 0;
-      this.observations = this.toldAtFit > 0 ? [...keepBestAndRecent(all.slice(0, this.toldAtFit), this.opts.max_train), ...all.slice(this.toldAtFit)] : all;
-      if (this.toldAtFit > 0 && this.observations.length - (all.length - this.toldAtFit) !== s.fitted) {
-        throw new Error(`strategy "${this.name}": the saved state says its model was fitted on ${s.fitted} observations, but the history gives ${this.observations.length - (all.length - this.toldAtFit)}`);
+    const given = history?.outcomes ?? [];
+    this.legacy = s.observations ? { observations: s.observations, covers: s.covers ?? given.length } : undefined;
+    const covers = this.legacy?.covers ?? 0;
+    const outcomes = toldHistory(this.name, s.told ?? covers, history);
+    this.told = outcomes.length;
+    // The told results in order, the ones a previous release's state carries standing for the first `covers`.
+    const prefix = this.legacy?.observations ?? [];
+    const all = [...prefix, ...outcomes.slice(covers).map((o) => ({ point: o.point, score: o.score }))];
+    const shift = covers - prefix.length; // results the carried list stands for but no longer holds (pruned)
+    this.toldAtFit = s.toldAtFit ?? (this.legacy ? covers - (prefix.length - s.fitted) : 0);
+    if (this.toldAtFit <= covers && this.legacy) {
+      this.observations = all; // the last fit was within the carried list, which is as it was then
+    } else if (this.toldAtFit > 0) {
+      // The observations at the last fit were the results up to it, pruned (pruning again and again
+      // gives what pruning once does: what one prune drops, no later one keeps); then the newer ones.
+      const atFit = this.toldAtFit - shift;
+      this.observations = [...keepBestAndRecent(all.slice(0, atFit), this.opts.max_train), ...all.slice(atFit)];
+      if (this.observations.length - (all.length - atFit) !== s.fitted) {
+        throw new Error(`strategy "${this.name}": the saved state says its model was fitted on ${s.fitted} observations, but the history gives ${this.observations.length - (all.length - atFit)}`);
       }
+    } else {
+      this.observations = all;
     }
     this.model?.dispose?.();
     this.model = undefined;

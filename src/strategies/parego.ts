@@ -27,8 +27,12 @@ const codec = stateCodec(
     asked: z.number().int().min(0),
     /** How many results were told (they come back as the restore's history). */
     told: z.number().int().min(0).optional(),
-    /** States of the previous release: the results themselves. */
+    /**
+     * Results a state of the previous release carried, kept as they are (in the order told): they
+     * stand for the first `covers` results of the history (all of it in such a state).
+     */
     observations: z.array(moMember).optional(),
+    covers: z.number().int().min(0).optional(),
   }),
 );
 
@@ -45,6 +49,7 @@ export class Parego implements Strategy {
   private rng: Rng;
   private asked = 0;
   private observations: MoMember[] = [];
+  private legacy?: { observations: MoMember[]; covers: number };
   private readonly inner: GpBo;
   private gpRng: RngState;
   private readonly weights?: number[];
@@ -106,7 +111,9 @@ export class Parego implements Strategy {
   readonly rebuildsFromHistory = true;
 
   state(): Json {
-    return codec.save({ rng: this.rng.state(), gp: { rng: this.gpRng }, asked: this.asked, told: this.observations.length });
+    const l = this.legacy;
+    const told = l ? l.covers + this.observations.length - l.observations.length : this.observations.length;
+    return codec.save({ rng: this.rng.state(), gp: { rng: this.gpRng }, asked: this.asked, told, ...(l ? { observations: l.observations, covers: l.covers } : {}) });
   }
 
   restore(state: Json, history?: StrategyHistory): void {
@@ -114,7 +121,10 @@ export class Parego implements Strategy {
     this.rng = new Rng(s.rng);
     this.gpRng = s.gp.rng;
     this.asked = s.asked;
-    this.observations = s.observations ?? toldHistory(this.name, s.told ?? 0, history).map((o) => memberOf(this.ctx.objectives, o));
+    this.legacy = s.observations ? { observations: s.observations, covers: s.covers ?? history?.outcomes.length ?? 0 } : undefined;
+    const covers = this.legacy?.covers ?? 0;
+    const newer = toldHistory(this.name, s.told ?? covers, history).slice(covers);
+    this.observations = [...(this.legacy?.observations ?? []), ...newer.map((o) => memberOf(this.ctx.objectives, o))];
   }
 }
 

@@ -67,6 +67,7 @@ export class DriverSteps {
       points.map((point) => ({ point, ...splitPoint(o.space, point), archHash: pointHash(o.space, point) })),
       state,
       trials.length, // adds nothing if another driver added trials meanwhile (this one lost its lease)
+      stored?.version ?? 0, // nor if another driver wrote a state (told trials) meanwhile
     );
     return { handed: added.length, exhausted: n > 0 && points.length === 0, stale: false };
   }

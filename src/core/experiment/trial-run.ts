@@ -57,7 +57,7 @@ export class TrialRunner {
     const priorCost = resumeFrom ? (trial.costSeconds ?? 0) : 0;
     const dataVersion = this.dataVersion;
     const infeasible = resumeFrom ? undefined : this.cheapViolation(trial);
-    if (infeasible) return { completion: { status: "pruned", metrics: infeasible.metrics, costSeconds: 0, error: infeasible.error, dataVersion } };
+    if (infeasible) return { completion: { status: "pruned", metrics: infeasible.metrics, costSeconds: 0, error: infeasible.error, dataVersion, fidelity } };
     const hit = await this.cacheHit(trial, fidelity);
     if (hit) return { completion: { ...hit, dataVersion } };
 
@@ -92,6 +92,7 @@ export class TrialRunner {
       completion = { status: "failed", metrics: last, error: errorText(e), costSeconds: priorCost || null, dataVersion };
     }
     await Promise.all(writes);
+    completion.fidelity = reached ?? fidelity; // what the strategy is told, recorded
     return { completion, reached };
   }
 
@@ -100,7 +101,7 @@ export class TrialRunner {
     return {
       ...trial,
       status: completion.status,
-      fidelity: completion.status === "paused" && reached ? reached : fidelity,
+      fidelity: completion.fidelity ?? (completion.status === "paused" && reached ? reached : fidelity),
       metrics: completion.metrics,
       hidden: completion.hidden ?? null,
       costSeconds: completion.costSeconds ?? null,

@@ -1,5 +1,7 @@
 import type pg from "pg";
 import { UserError } from "../../core/errors.js";
+import type { Fidelity } from "../../core/scheduler.js";
+import { runKey } from "../../core/search-state.js";
 
 /** Advisory lock class for migrations (the second key is the schema name's hash). */
 const MIGRATION_LOCK = 0x61726368; // "arch"
@@ -88,7 +90,8 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
   // run of each a promotion scheduler heard (was the list "runs"). A state without "told" was
   // written by a local run, which tells every trial that ended for good as it ends and whose
   // scheduler heard every run that ended; a run's key is runKey: status, '@', the fidelity as
-  // stable JSON (keys sorted, no spaces). Also: the data version of each trial, and the artifacts.
+  // stable JSON (keys sorted, no spaces), which jsonb cannot print: those are marked here and
+  // computed by fillHeardKeys, in the same transaction. Also: the data version of each trial, and the artifacts.
   (s) => `
    ALTER TABLE ${s}.experiments ADD COLUMN state_version bigint NOT NULL DEFAULT 0;
    ALTER TABLE ${s}.trials ADD COLUMN told_seq integer, ADD COLUMN heard text, ADD COLUMN data_version text;
@@ -103,8 +106,7 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
    UPDATE ${s}.trials t SET heard = r.value->>1
      FROM ${s}.experiments e, json_array_elements(e.search_state->'runs') AS r(value)
      WHERE e.id = t.experiment_id AND t.number = (r.value->>0)::integer;
-   UPDATE ${s}.trials t SET heard = t.status || '@' || CASE WHEN t.fidelity IS NULL OR jsonb_typeof(t.fidelity) = 'null' THEN 'null' ELSE
-       (SELECT '{' || COALESCE(string_agg(to_json(k.key)::text || ':' || k.value::text, ',' ORDER BY k.key COLLATE "C"), '') || '}' FROM jsonb_each(t.fidelity) k) END
+   UPDATE ${s}.trials t SET heard = '${HEARD_PENDING}'
      FROM ${s}.experiments e
      WHERE e.id = t.experiment_id AND t.status IN ('paused', 'finished', 'failed', 'pruned') AND e.search_state IS NOT NULL AND e.search_state->'told' IS NULL;
    CREATE INDEX trials_by_told ON ${s}.trials (experiment_id, told_seq);
@@ -119,6 +121,19 @@ export const POSTGRES_MIGRATIONS: readonly ((s: string) => string)[] = [
      PRIMARY KEY (experiment_id, trial, name)
    );`,
 ];
+
+/** What migration 5 marks the runs a local run heard with, before fillHeardKeys writes their keys. */
+const HEARD_PENDING = "(pending)";
+
+/** Steps after a migration's SQL, in its transaction, for what SQL cannot compute (by migration version, from 1). */
+const AFTER: Record<number, (c: pg.PoolClient, s: string) => Promise<void>> = { 5: fillHeardKeys };
+
+/** Migration 5: the run key of every run marked heard-pending, as runKey computes it from the row. */
+async function fillHeardKeys(c: pg.PoolClient, s: string): Promise<void> {
+  const { rows } = await c.query<{ id: number; status: string; fidelity: Fidelity | null }>(`SELECT id, status, fidelity FROM ${s}.trials WHERE heard = $1`, [HEARD_PENDING]);
+  if (rows.length === 0) return;
+  await c.query(`UPDATE ${s}.trials t SET heard = x.k FROM unnest($1::integer[], $2::text[]) AS x(id, k) WHERE t.id = x.id`, [rows.map((r) => r.id), rows.map((r) => runKey(r))]);
+}
 
 /** Number of migrations this version knows: the schema version of a store it creates. */
 export const POSTGRES_SCHEMA_VERSION = POSTGRES_MIGRATIONS.length;
@@ -148,6 +163,7 @@ export async function migratePostgres(transaction: MigrationTransaction, where: 
       }
       if (current === POSTGRES_MIGRATIONS.length) return true;
       await c.query(POSTGRES_MIGRATIONS[current](s));
+      await AFTER[current + 1]?.(c, s);
       await c.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [current + 1]);
       return current + 1 === POSTGRES_MIGRATIONS.length;
     });

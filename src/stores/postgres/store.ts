@@ -191,7 +191,8 @@ export class PostgresStore implements Store {
       [experimentId],
     );
     const r = rows[0];
-    return r && r.search_state !== null ? { state: r.search_state, version: Number(r.state_version) } : undefined;
+    // A state written as null (a throwaway run) still has its version; none written at all is undefined.
+    return r && (r.search_state !== null || Number(r.state_version) > 0) ? { state: r.search_state, version: Number(r.state_version) } : undefined;
   }
 
   /**
@@ -223,10 +224,12 @@ export class PostgresStore implements Store {
     }
   }
 
-  async addTrials(experimentId: number, trials: NewTrial[], searchState: StateWrite, expectedCount?: number) {
+  async addTrials(experimentId: number, trials: NewTrial[], searchState: StateWrite, expectedCount?: number, expectedVersion?: number) {
     const requestId = randomUUID();
     const payload = trialsPayload(trials);
     const fenced = expectedCount !== undefined;
+    // The second fence: the state this driver restored is still the stored one (another driver may have told trials since).
+    const versioned = expectedVersion === undefined ? "" : ` AND state_version = ${Math.trunc(expectedVersion)}`;
     let retry = false;
     return this.writing("addTrials", async (c) => {
       // A retry after a commit whose answer was lost: the trials are there already. (A first try cannot have committed.)
@@ -241,7 +244,7 @@ export class PostgresStore implements Store {
         const { rows } = await c.query<TrialRow>(
           `WITH bump AS (
              UPDATE ${this.table("experiments")} SET next_number = next_number + $2::integer, search_state = $3::json, state_version = state_version + 1, updated_at = ${NOW_MS}, seq = ${this.nextSeq}
-             WHERE id = $1 ${fenced ? "AND next_number = $6::integer" : ""} RETURNING next_number - $2::integer AS first
+             WHERE id = $1 ${fenced ? "AND next_number = $6::integer" : ""}${versioned} RETURNING next_number - $2::integer AS first
            )
            INSERT INTO ${this.table("trials")} (experiment_id, number, status, point, arch, hp, arch_hash, request_id, created_at, seq)
            SELECT $1, bump.first + x.ord::integer - 1, 'pending', x.e->'point', x.e->'arch', x.e->'hp', x.e->>'archHash', $5::uuid, ${NOW_MS}, ${this.nextSeq}
@@ -258,13 +261,13 @@ export class PostgresStore implements Store {
       const bump = await c.query<{ first: number }>(
         `UPDATE ${this.table("experiments")} SET next_number = next_number + $2, search_state = $3::json, state_version = state_version + 1,
            updated_at = ${NOW_MS}, seq = ${this.nextSeq}
-         WHERE id = $1 ${fenced ? "AND next_number = $4" : ""} RETURNING next_number - $2 AS first`,
+         WHERE id = $1 ${fenced ? "AND next_number = $4" : ""}${versioned} RETURNING next_number - $2 AS first`,
         [experimentId, trials.length, JSON.stringify(searchState.state), ...(fenced ? [expectedCount] : [])],
       );
       if (bump.rows.length === 0) {
         const exists = await c.query(`SELECT 1 FROM ${this.table("experiments")} WHERE id = $1`, [experimentId]);
         if (exists.rowCount === 0) throw new Error(`no experiment with id ${experimentId}`);
-        return []; // the experiment moved on since the caller looked (expectedCount)
+        return []; // the experiment moved on since the caller looked (expectedCount, expectedVersion)
       }
       const added = await this.insertTrials(c, experimentId, bump.rows[0].first, trials, requestId);
       await this.writeMarks(c, experimentId, searchState);
@@ -432,9 +435,10 @@ export class PostgresStore implements Store {
       const res = await this.query(
         "completeTrial",
         `UPDATE ${this.table("trials")} SET status = $3, metrics = $4::jsonb, hidden = $5::jsonb, cost_s = $6, error = $7, cached_from = NULL,
-           cache_key = CASE WHEN fidelity IS NULL THEN NULL ELSE cache_key END, cached_from_experiment = NULL, finished_at = ${NOW_MS}, seq = ${this.nextSeq}
+           cache_key = CASE WHEN fidelity IS NULL THEN NULL ELSE cache_key END, cached_from_experiment = NULL, finished_at = ${NOW_MS}, seq = ${this.nextSeq},
+           fidelity = COALESCE($9::jsonb, fidelity)
          WHERE id = $1 AND attempt = $2 AND status = 'running' AND data_version IS NOT DISTINCT FROM $8`,
-        [trialId, attempt, c.status, metricsJson(c.metrics), metricsJson(c.hidden), c.costSeconds ?? null, c.error ?? null, c.dataVersion ?? null],
+        [trialId, attempt, c.status, metricsJson(c.metrics), metricsJson(c.hidden), c.costSeconds ?? null, c.error ?? null, c.dataVersion ?? null, jsonOrNull(c.fidelity)],
       );
       if ((res.rowCount ?? 0) > 0) return;
     }
@@ -459,7 +463,8 @@ export class PostgresStore implements Store {
           throw new StaleAttemptError(trialId, attempt, `the trial is ${row.status}`);
         }
       }
-      let fidelity = row.fidelity;
+      // The cache key stays the granted fidelity; the fidelity recorded is the one the run reached (what the strategy was told).
+      let fidelity = row.fidelity ?? c.fidelity ?? null;
       if (c.cachedFrom != null) {
         const src =
           c.cachedFromExperiment != null
@@ -485,7 +490,7 @@ export class PostgresStore implements Store {
           c.costSeconds ?? null,
           c.error ?? null,
           c.cachedFrom ?? null,
-          jsonOrNull(fidelity),
+          jsonOrNull(c.cachedFrom == null ? (c.fidelity ?? fidelity) : fidelity),
           fidelity ? cacheKey(row.arch_hash, row.hp, fidelity, dataVersion) : null,
           c.cachedFromExperiment ?? null,
           dataVersion,
