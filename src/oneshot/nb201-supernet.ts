@@ -1,0 +1,153 @@
+import type { Tensor } from "../engine/tensor.js";
+import * as F from "../engine/functional.js";
+import { Module } from "../engine/nn/module.js";
+import { BatchNorm2d, Conv2d, Linear } from "../engine/nn/layers.js";
+import { NB201_EDGES, NB201_OPS, archString, type Nb201Op } from "../benchmarks/nb201.js";
+import { ReluConvBn, ResidualReduction } from "../models/nb201.js";
+
+/**
+ * How the edges of every cell combine their candidate operations in one forward pass:
+ * - `mixed`: a weighted sum over the operations (DARTS): `weights` [6, 5], rows summing to 1
+ *   (operations whose weight is exactly 0 are still computed, so gradients reach every weight);
+ * - `single`: one operation per edge (SPOS, RS-WS, GDAS): `ops[e]` its index, and optionally
+ *   `gates` [6, 5], whose entry of the chosen operation scales its output (GDAS' straight-through
+ *   one-hot: 1 in value, the soft probability's gradient backwards).
+ * The `none` operation outputs zeros: on a single path it contributes nothing and is skipped.
+ */
+export type PathChoice = { kind: "mixed"; weights: Tensor } | { kind: "single"; ops: readonly number[]; gates?: Tensor };
+
+/** The candidate operations of one edge, in NB201_OPS order: none, skip, conv 1x1, conv 3x3, avg-pool 3x3. */
+class MixedEdge extends Module {
+  private readonly conv1: ReluConvBn;
+  private readonly conv3: ReluConvBn;
+
+  constructor(channels: number) {
+    super();
+    this.conv1 = this.module("nor_conv_1x1", new ReluConvBn(channels, channels, 1, 1));
+    this.conv3 = this.module("nor_conv_3x3", new ReluConvBn(channels, channels, 3, 1));
+  }
+
+  /** The output of operation `k` on x; undefined for `none` (zeros). */
+  op(k: number, x: Tensor): Tensor | undefined {
+    switch (NB201_OPS[k] as Nb201Op) {
+      case "none":
+        return undefined;
+      case "skip_connect":
+        return x;
+      case "nor_conv_1x1":
+        return this.conv1.forward(x);
+      case "nor_conv_3x3":
+        return this.conv3.forward(x);
+      default:
+        return F.avgPool2d(x, 3, 1, 1, false);
+    }
+  }
+
+  forward(): Tensor {
+    throw new Error("MixedEdge.forward: use mix() or single()");
+  }
+
+  /** sum_k w_k op_k(x), `w` the edge's row of weights [5]. */
+  mix(x: Tensor, w: Tensor): Tensor | undefined {
+    let out: Tensor | undefined;
+    for (let k = 0; k < NB201_OPS.length; k++) {
+      const y = this.op(k, x);
+      if (!y) continue;
+      const term = y.mul(w.slice(0, k, k + 1));
+      out = out ? out.add(term) : term;
+    }
+    return out;
+  }
+}
+
+/** A cell of the supernet: every edge a MixedEdge; node j sums its incoming edges. */
+class SupernetCell extends Module {
+  private readonly edges: MixedEdge[];
+  constructor(channels: number) {
+    super();
+    this.edges = NB201_EDGES.map(([s, t]) => this.module(`edges.${s}to${t}`, new MixedEdge(channels)));
+  }
+  forward(): Tensor {
+    throw new Error("SupernetCell.forward: use run()");
+  }
+  run(x: Tensor, path: PathChoice, rows: Tensor[] | undefined): Tensor {
+    const nodes: Tensor[] = [x];
+    for (let j = 1; j <= 3; j++) {
+      let sum: Tensor | undefined;
+      NB201_EDGES.forEach(([s, t], e) => {
+        if (t !== j) return;
+        let y: Tensor | undefined;
+        if (path.kind === "mixed") y = this.edges[e].mix(nodes[s], rows![e]);
+        else {
+          const k = path.ops[e];
+          y = this.edges[e].op(k, nodes[s]);
+          if (y && rows) y = y.mul(rows[e].slice(0, k, k + 1));
+        }
+        if (y) sum = sum ? sum.add(y) : y;
+      });
+      // A node with only `none` inputs is zeros; later edges see zeros (avg-pool and convs of zeros).
+      nodes.push(sum ?? nodes[0].mul(0));
+    }
+    return nodes[3];
+  }
+}
+
+export interface Nb201SupernetOptions {
+  /** Channels of the first stage (doubled at each reduction); NB201 uses 16. */
+  channels?: number;
+  /** Cells per stage; NB201 uses 5 (searches often use fewer). */
+  cellsPerStage?: number;
+  classes?: number;
+  inputChannels?: number;
+}
+
+/**
+ * The weight-sharing supernet of the NAS-Bench-201 space: NB201's macro network (stem, three
+ * stages separated by residual reductions, classifier) whose cells hold every operation on every
+ * edge. All cells share one architecture (as in NB201's own DARTS / GDAS / SPOS baselines), so a
+ * path choice covers six edges. Any input size works.
+ */
+export class Nb201Supernet extends Module {
+  private readonly stem: Conv2d;
+  private readonly stemBn: BatchNorm2d;
+  private readonly body: (SupernetCell | ResidualReduction)[] = [];
+  private readonly lastBn: BatchNorm2d;
+  private readonly classifier: Linear;
+
+  constructor(readonly opts: Nb201SupernetOptions = {}) {
+    super();
+    const c = opts.channels ?? 16;
+    const n = opts.cellsPerStage ?? 5;
+    this.stem = this.module("stem.conv", new Conv2d(opts.inputChannels ?? 3, c, 3, { padding: 1, bias: false }));
+    this.stemBn = this.module("stem.bn", new BatchNorm2d(c));
+    let width = c;
+    for (let stage = 0; stage < 3; stage++) {
+      if (stage > 0) {
+        this.body.push(this.module(`cells.${this.body.length}`, new ResidualReduction(width, width * 2)));
+        width *= 2;
+      }
+      for (let i = 0; i < n; i++) this.body.push(this.module(`cells.${this.body.length}`, new SupernetCell(width)));
+    }
+    this.lastBn = this.module("lastact.bn", new BatchNorm2d(width));
+    this.classifier = this.module("classifier", new Linear(width, opts.classes ?? 10));
+  }
+
+  forward(): Tensor {
+    throw new Error("Nb201Supernet.forward: use run(x, path)");
+  }
+
+  /** Logits for a batch along a path choice. */
+  run(x: Tensor, path: PathChoice): Tensor {
+    const table = path.kind === "mixed" ? path.weights : path.gates;
+    const rows = table ? NB201_EDGES.map((_, e) => table.slice(0, e, e + 1).reshape([NB201_OPS.length])) : undefined;
+    let y = this.stemBn.forward(this.stem.forward(x));
+    for (const m of this.body) y = m instanceof SupernetCell ? m.run(y, path, rows) : m.forward(y);
+    const r = this.lastBn.forward(y).relu();
+    return this.classifier.forward(F.adaptiveAvgPool2d(r, 1).flatten(1));
+  }
+}
+
+/** The NB201 cell of per-edge operation indices. */
+export function cellOf(ops: readonly number[]): string {
+  return archString(ops.map((k) => NB201_OPS[k]));
+}
