@@ -33,6 +33,14 @@ export function progressReporter(objectives: Objectives, opts: { quiet?: boolean
       return;
     }
     const elapsed = (Date.now() - startedAt) / 1000;
+    if (e.type === "searcher") {
+      // A searcher's epoch: its losses and the architecture's entropy, one line each (above the bar).
+      const line = `${e.searcher} epoch ${e.step}${e.resumed ? " (resumed from its checkpoint)" : ""}: ${fmtMetrics(e.metrics, Object.keys(e.metrics))} | elapsed ${fmtDuration(elapsed)}\n`;
+      if (bar) bar.stop();
+      process.stderr.write(line);
+      if (bar) bar.start(p.budget, p.done, { best: bestText(p), elapsed: fmtDuration(elapsed) });
+      return;
+    }
     if (bar) {
       bar.update(p.done, { best: bestText(p), elapsed: fmtDuration(elapsed) });
       if (p.done >= p.budget) bar.stop();

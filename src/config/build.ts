@@ -115,7 +115,7 @@ export function buildParts(raw: unknown, opts: { file?: string; configDir?: stri
       // The evaluator is built below; cheap metrics (table lookups) reach the strategy through it once it exists.
       const sp = space;
       const cheapMetrics = (point: Json) => evaluatorRef?.cheapMetrics?.(splitPoint(sp, point));
-      strategy = attempt(problems, "strategy", () => stratSec.component.create(stratSec.options, { space: sp, objectives, seed, cheapMetrics }) as Strategy);
+      strategy = attempt(problems, "strategy", () => stratSec.component.create(stratSec.options, { space: sp, objectives, seed, cheapMetrics, configDir: opts.configDir }) as Strategy);
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Json } from "./json.js";
 import type { Metrics } from "./evaluator.js";
-import type { AskContext, Strategy } from "./strategy.js";
+import type { AskContext, SearcherProgress, Strategy, StrategyAttachment } from "./strategy.js";
 import { UserError } from "./errors.js";
 import type { ExperimentArtifacts, Searcher, SearcherCheckpoint } from "./searcher.js";
 
@@ -11,14 +11,7 @@ export const SEARCHER_ARTIFACTS = {
   derived: "searcher/derived.json",
 } as const;
 
-/** A searcher's progress event, as the experiment passes it on. */
-export interface SearcherProgress {
-  searcher: string;
-  step: number;
-  metrics: Metrics;
-  /** True for the first report after the job resumed from a checkpoint. */
-  resumed: boolean;
-}
+export type { SearcherProgress } from "./strategy.js";
 
 /** A checkpoint file: one JSON header line (the step), then the job's bytes; one file, so it is written at once. */
 function encodeCheckpoint(c: SearcherCheckpoint): Uint8Array {
@@ -49,9 +42,14 @@ export class SearcherStrategy implements Strategy {
 
   constructor(
     private readonly searcher: Searcher,
-    private readonly o: { seed: number; artifacts: () => Promise<ExperimentArtifacts>; signal?: AbortSignal; onProgress?: (p: SearcherProgress) => void },
+    private o: { seed: number; artifacts?: () => Promise<ExperimentArtifacts>; signal?: AbortSignal; onProgress?: (p: SearcherProgress) => void },
   ) {
     this.name = `searcher:${searcher.name}`;
+  }
+
+  /** The experiment's artifacts, stop signal and progress channel (options given to the constructor take precedence). */
+  attach(a: StrategyAttachment): void {
+    this.o = { artifacts: async () => a.artifacts, signal: a.signal, onProgress: (p) => a.progress(p), ...definedOnly(this.o), seed: this.o.seed };
   }
 
   async ask(n: number, ctx: AskContext): Promise<Json[]> {
@@ -80,6 +78,7 @@ export class SearcherStrategy implements Strategy {
 
   /** Runs the job to its end (or returns what an earlier run of it derived), resuming from the latest checkpoint. */
   private async runJob(): Promise<Json[]> {
+    if (!this.o.artifacts) throw new Error(`${this.name}: no artifact store to keep the job's checkpoints in (run it in an experiment, or pass artifacts)`);
     const artifacts = await this.o.artifacts();
     const done = await artifacts.get(null, SEARCHER_ARTIFACTS.derived);
     if (done) return JSON.parse(new TextDecoder().decode(done)) as Json[];
@@ -105,4 +104,8 @@ export class SearcherStrategy implements Strategy {
     await artifacts.put(null, SEARCHER_ARTIFACTS.derived, JSON.stringify(derived));
     return derived;
   }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -4,8 +4,8 @@ import type { Rng } from "./rng.js";
 import { UserError } from "./errors.js";
 
 /** What a search space can do beyond sampling; strategies list the ones they need (Archai's idea). */
-export type Capability = "sample" | "mutate" | "crossover" | "neighbours" | "encode" | "graph" | "dimensions";
-export const ALL_CAPABILITIES: readonly Capability[] = ["sample", "mutate", "crossover", "neighbours", "encode", "graph", "dimensions"];
+export type Capability = "sample" | "mutate" | "crossover" | "neighbours" | "encode" | "graph" | "dimensions" | "supernet";
+export const ALL_CAPABILITIES: readonly Capability[] = ["sample", "mutate", "crossover", "neighbours", "encode", "graph", "dimensions", "supernet"];
 
 /**
  * One decision of a space seen as a flat list of decisions (for TPE, RL controllers and other
@@ -67,6 +67,11 @@ export interface SearchSpace<P extends Json = Json> {
   dimensions?(): readonly Dimension[];
   toValues?(point: P): DimensionValues;
   fromValues?(values: DimensionValues): P;
+  /**
+   * Capability "supernet": the family of weight-sharing supernet that holds every point of the
+   * space ("nb201"), for one-shot and differentiable searchers (src/oneshot/).
+   */
+  supernet?(): string;
 }
 
 export function supports(space: SearchSpace, capability: Capability): boolean {

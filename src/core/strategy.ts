@@ -3,6 +3,7 @@ import type { Metrics } from "./evaluator.js";
 import type { Fidelity } from "./scheduler.js";
 import type { Objectives } from "./objectives.js";
 import type { SearchSpace } from "./space.js";
+import type { ExperimentArtifacts } from "./searcher.js";
 
 export interface StrategyContext {
   space: SearchSpace;
@@ -14,6 +15,24 @@ export interface StrategyContext {
    * candidates violating a constraint on such a metric without spending a trial.
    */
   cheapMetrics?: (point: Json) => Metrics | undefined;
+  /** The folder relative paths in the strategy's options (a dataset) are read from: the config's. */
+  configDir?: string;
+}
+
+/** A searcher's progress, as the loop passes it on (an epoch of supernet training). */
+export interface SearcherProgress {
+  searcher: string;
+  step: number;
+  metrics: Metrics;
+  /** True for the first report after the job resumed from a checkpoint. */
+  resumed: boolean;
+}
+
+/** What the loop gives a strategy that keeps files and reports progress of its own (a searcher's job), once the experiment is open. */
+export interface StrategyAttachment {
+  artifacts: ExperimentArtifacts;
+  signal: AbortSignal;
+  progress(p: SearcherProgress): void;
 }
 
 export interface AskContext {
@@ -93,6 +112,8 @@ export interface Strategy {
    * A strategy may also be told results of points it did not ask for (warm starts).
    */
   prepare?(ctx: PrepareContext): void | Promise<void>;
+  /** Optional: the experiment's artifacts, its stop signal and a progress channel, given once it is open (searchers use them). */
+  attach?(a: StrategyAttachment): void;
   state(): Json;
   /**
    * True for a strategy whose model is every result it was told (TPE, BANANAS, ParEGO, BOHB): its

@@ -5,12 +5,8 @@ import type { Module } from "./nn/module.js";
 
 const MAGIC = "ARCHSEARCH-TENSORS-1\n";
 
-/**
- * Saves named tensors to one file: a magic line, a JSON header line (name, dtype, shape, byte
- * offset) and the raw little-endian data. Written to a temp file and renamed, so a crash never
- * leaves a half-written checkpoint.
- */
-export function saveTensors(path: string, tensors: Map<string, Tensor>): void {
+/** Named tensors as bytes: a magic line, a JSON header line (name, dtype, shape, byte offset) and the raw little-endian data. */
+export function encodeTensors(tensors: Map<string, Tensor>): Buffer {
   const entries: { name: string; dtype: Dtype; shape: number[]; offset: number; bytes: number }[] = [];
   const chunks: Buffer[] = [];
   let offset = 0;
@@ -22,8 +18,40 @@ export function saveTensors(path: string, tensors: Map<string, Tensor>): void {
     offset += buf.length;
   }
   const header = Buffer.from(MAGIC + JSON.stringify(entries) + "\n");
+  return Buffer.concat([header, ...chunks]);
+}
+
+/** The tensors of `encodeTensors`' bytes; `where` names the source in errors. */
+export function decodeTensors(file: Uint8Array, where: string): Map<string, Tensor> {
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  if (buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw new EngineError(`${where} is not an archsearch tensor file`);
+  const end = buf.indexOf(10, MAGIC.length);
+  let entries: { name: string; dtype: Dtype; shape: number[]; offset: number; bytes: number }[];
+  try {
+    entries = JSON.parse(buf.subarray(MAGIC.length, end).toString());
+  } catch {
+    throw new EngineError(`${where} is corrupt: bad header`);
+  }
+  const base = end + 1;
+  const out = new Map<string, Tensor>();
+  for (const e of entries) {
+    if (base + e.offset + e.bytes > buf.length) throw new EngineError(`${where} is truncated (tensor ${e.name})`);
+    const raw = buf.subarray(base + e.offset, base + e.offset + e.bytes);
+    const copy = new Uint8Array(raw).buffer; // aligned copy
+    const view =
+      e.dtype === "float32" ? new Float32Array(copy) :
+      e.dtype === "float64" ? new Float64Array(copy) :
+      e.dtype === "int64" ? new BigInt64Array(copy) :
+      e.dtype === "int32" ? new Int32Array(copy) : new Uint8Array(copy);
+    out.set(e.name, tensor(view, e.shape, e.dtype));
+  }
+  return out;
+}
+
+/** Saves named tensors to one file (encodeTensors), written to a temp file and renamed, so a crash never leaves a half-written checkpoint. */
+export function saveTensors(path: string, tensors: Map<string, Tensor>): void {
   const tmp = `${path}.tmp${process.pid}`;
-  writeFileSync(tmp, Buffer.concat([header, ...chunks]));
+  writeFileSync(tmp, encodeTensors(tensors));
   renameSync(tmp, path);
 }
 
@@ -34,28 +62,7 @@ export function loadTensors(path: string): Map<string, Tensor> {
   } catch (e) {
     throw new EngineError(`Cannot read tensor file ${path}: ${(e as Error).message}`);
   }
-  if (file.subarray(0, MAGIC.length).toString() !== MAGIC) throw new EngineError(`${path} is not an archsearch tensor file`);
-  const end = file.indexOf(10, MAGIC.length);
-  let entries: { name: string; dtype: Dtype; shape: number[]; offset: number; bytes: number }[];
-  try {
-    entries = JSON.parse(file.subarray(MAGIC.length, end).toString());
-  } catch {
-    throw new EngineError(`${path} is corrupt: bad header`);
-  }
-  const base = end + 1;
-  const out = new Map<string, Tensor>();
-  for (const e of entries) {
-    if (base + e.offset + e.bytes > file.length) throw new EngineError(`${path} is truncated (tensor ${e.name})`);
-    const raw = file.subarray(base + e.offset, base + e.offset + e.bytes);
-    const copy = new Uint8Array(raw).buffer; // aligned copy
-    const view =
-      e.dtype === "float32" ? new Float32Array(copy) :
-      e.dtype === "float64" ? new Float64Array(copy) :
-      e.dtype === "int64" ? new BigInt64Array(copy) :
-      e.dtype === "int32" ? new Int32Array(copy) : new Uint8Array(copy);
-    out.set(e.name, tensor(view, e.shape, e.dtype));
-  }
-  return out;
+  return decodeTensors(file, path);
 }
 
 export function saveModule(path: string, m: Module): void {

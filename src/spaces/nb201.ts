@@ -130,6 +130,11 @@ export class Nb201Space implements SearchSpace<string> {
   }
 
   /** Operations on nodes: input, one node per edge (in edge order), output. */
+  /** Capability "supernet": the NB201 supernet (src/oneshot/nb201-supernet.ts) holds every cell. */
+  supernet(): string {
+    return "nb201";
+  }
+
   graph(point: string): ArchGraph {
     const ops = opsOf(point);
     const n = ops.length + 2;

@@ -66,6 +66,12 @@ export class LocalLoop {
     if (isNew) await driver.prepare();
     const { experiment, created } = await openExperiment(store, o.name, o.config ?? {}, o.configHash ?? "", "Use a new name, or the original config to resume it.");
     this.runner = new TrialRunner(o, experiment, this.backend);
+    // A searcher keeps its checkpoints with the experiment's artifacts and reports its epochs.
+    driver.strategy.attach?.({
+      artifacts: this.runner.artifacts,
+      signal: o.signal ?? new AbortController().signal,
+      progress: (p) => o.onEvent?.({ type: "searcher", ...p, progress: this.tally.progress() }),
+    });
 
     const saved = decodeDriverState(await store.loadSearchState(experiment.id));
     const queue: TrialRecord[] = [];

@@ -95,7 +95,9 @@ export interface Progress {
 
 export type ExperimentEvent =
   | { type: "opened"; experiment: ExperimentRecord; created: boolean; done: number; resumed: number; progress: Progress }
-  | { type: "trial"; trial: TrialRecord; progress: Progress };
+  | { type: "trial"; trial: TrialRecord; progress: Progress }
+  /** A searcher's job reported a step (an epoch of supernet training). */
+  | { type: "searcher"; searcher: string; step: number; metrics: Metrics; resumed: boolean; progress: Progress };
 
 export interface ExperimentSummary {
   experiment: string;

@@ -79,6 +79,10 @@ export class WorkerLoop {
         `scheduler "${scheduler.name}" pauses and promotes trials: in worker mode that needs a store with commitDriverStep (SQLite, PostgreSQL) and a scheduler with state() and restore()`,
       );
     }
+    if (driver.strategy.attach) {
+      // Its job would run inside one driver step, under a lease meant to last seconds.
+      throw new UserError(`strategy "${driver.strategy.name}" trains once in one process: run it with \`archsearch run\`; workers can then evaluate nothing it has not derived`);
+    }
     this.store = store as WorkerStore;
     this.tally = new Tally(o.objectives, o.budget.trials);
   }
