@@ -40,8 +40,17 @@ export class BatchNorm2d extends Module {
     this.runningMean = this.buffer("running_mean", zeros([channels]));
     this.runningVar = this.buffer("running_var", ones([channels]));
   }
+  /** The weight of a batch's statistics in the running ones (training mode); settable, e.g. 1 / (k + 1) for an exact average of k + 1 batches. */
+  momentum: number | undefined;
+
   forward(x: Tensor): Tensor {
-    return F.batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, this.training, this.opts.momentum ?? 0.1, this.opts.eps ?? 1e-5);
+    return F.batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, this.training, this.momentum ?? this.opts.momentum ?? 0.1, this.opts.eps ?? 1e-5);
+  }
+
+  /** Running mean 0 and variance 1 again (before recalibrating them on new batches). */
+  resetRunningStats(): void {
+    this.runningMean.copy(zeros([this.channels]));
+    this.runningVar.copy(ones([this.channels]));
   }
 }
 

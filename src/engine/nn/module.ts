@@ -41,6 +41,11 @@ export abstract class Module {
     for (const [k, c] of this.children) for (const [n, t] of c.stateDict(`${prefix}${k}.`)) out.set(n, t);
     return out;
   }
+  /** This module and every module below it, depth first. */
+  modules(): Module[] {
+    return [this, ...[...this.children.values()].flatMap((c) => c.modules())];
+  }
+
   /** Number of trainable scalars. */
   parameterCount(): number {
     return this.parameters().reduce((a, t) => a + t.size, 0);

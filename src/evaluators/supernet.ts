@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Component } from "../core/component.js";
+import type { EvalContext, EvalResult, Evaluator, TrialSpec } from "../core/evaluator.js";
+import type { Metrics } from "../core/evaluator.js";
+import { UserError } from "../core/errors.js";
+import { DATASET_HELP } from "../data/names.js";
+import type { ImageDataset } from "../data/datasets.js";
+import type { EvaluatorContext } from "./context.js";
+import { NB201_COLUMNS, NB201_OPS, loadNb201, parseArchString, type Nb201Table } from "../benchmarks/nb201.js";
+import type { Nb201Supernet } from "../oneshot/nb201-supernet.js";
+
+const options = z.strictObject({
+  dataset: z.string().default("fashion-mnist").describe(DATASET_HELP),
+  max_train: z.number().int().min(2).optional().describe("cap on the images the supernet trains on"),
+  valid_fraction: z.number().gt(0).lt(1).default(0.2).describe("share of the training split that scores cells (never the test split)"),
+  eval_images: z.number().int().min(1).default(2000).describe("validation images each cell is scored on"),
+  split_seed: z.number().int().min(0).default(0),
+  channels: z.number().int().min(1).default(16),
+  cells_per_stage: z.number().int().min(1).default(5),
+  epochs: z.number().int().min(1).default(50),
+  batch_size: z.number().int().min(1).default(64),
+  lr: z.number().positive().default(0.025),
+  lr_min: z.number().min(0).default(0.001),
+  momentum: z.number().min(0).max(1).default(0.9),
+  weight_decay: z.number().min(0).default(3e-4),
+  grad_clip: z.number().positive().default(5),
+  sampling: z.enum(["uniform", "fair"]).default("uniform").describe("uniform single paths (SPOS / RS-WS) or FairNAS' strict fairness (every operation once per step)"),
+  bn_batches: z.number().int().min(1).default(10).describe("training batches that recalibrate BatchNorm for each cell before it is scored"),
+  threads: z.number().int().min(1).default(2),
+  cache_dir: z.string().optional().describe("where the trained supernet is kept (default: a folder under the system's temporary folder)"),
+  report_nb201: z.boolean().default(true).describe("also report, hidden from the strategy, the cell's NAS-Bench-201 test accuracy on CIFAR-10 / CIFAR-100 / ImageNet16-120 (a table lookup)"),
+});
+export type SupernetEvaluatorOptions = z.infer<typeof options>;
+
+/**
+ * Scores NB201 cells with the weights they inherit from one trained supernet (one-shot NAS):
+ * the supernet is trained once along single paths (uniform: SPOS / RS-WS; or fair), kept in a
+ * cache folder, and each cell is then scored in seconds on validation images after BatchNorm
+ * recalibration. Any strategy runs on it: `rea` is SPOS' evolutionary search, `random` is
+ * RS-WS, `tpe`, `bananas` ... as they are.
+ */
+export class SupernetEvaluator implements Evaluator {
+  readonly name = "supernet";
+  readonly metrics = ["valid_acc", "valid_loss"];
+  private loaded?: Promise<{ net: Nb201Supernet; train: ImageDataset; valid: ImageDataset; table?: Nb201Table }>;
+
+  constructor(
+    private readonly o: SupernetEvaluatorOptions,
+    private readonly ctx: EvaluatorContext,
+  ) {}
+
+  private load() {
+    this.loaded ??= (async () => {
+      const { engineAvailable } = await import("../engine/native.js");
+      if (!engineAvailable()) throw new UserError("the supernet evaluator trains on the tensor engine, which is not built (apt-get install libtorch-dev, then npm run build:native)");
+      const D = await import("../data/datasets.js");
+      const { data } = D.loadImageData(this.o.dataset, this.ctx.configDir);
+      const split = D.splitDataset(data, this.o.valid_fraction, this.o.split_seed, this.o.max_train);
+      const valid = D.splitDataset(split.valid, 1e-9, this.o.split_seed + 1, this.o.eval_images).train;
+      const { trainSinglePath } = await import("../oneshot/single-path.js");
+      const cacheDir = this.o.cache_dir ? resolve(this.ctx.configDir, this.o.cache_dir) : join(tmpdir(), "archsearch-supernets");
+      const net = await trainSinglePath(this.o, split.train, this.ctx.seed, cacheDir, (line) => process.stderr.write(`${line}\n`));
+      return { net, train: split.train, valid, table: this.o.report_nb201 ? loadNb201() : undefined };
+    })();
+    return this.loaded;
+  }
+
+  async run(spec: TrialSpec, _ctx: EvalContext): Promise<EvalResult> {
+    const cell = String(spec.arch);
+    const parsed = parseArchString(cell);
+    if (!parsed) throw new UserError(`the supernet evaluator scores NB201 cells; ${JSON.stringify(spec.arch)} is not one`);
+    const { net, train, valid, table } = await this.load();
+    const started = performance.now();
+    const { inheritedAccuracy } = await import("../oneshot/single-path.js");
+    const ops = parsed.map((op) => NB201_OPS.indexOf(op));
+    const r = await inheritedAccuracy(net, ops, train, valid, this.o);
+    const hidden: Metrics = {};
+    if (table) {
+      const row = table.indexOf.get(cell);
+      if (row !== undefined) {
+        hidden.nb201_cifar10_test = table.column(NB201_COLUMNS.cifar10.test)[row];
+        hidden.nb201_cifar100_test = table.column(NB201_COLUMNS.cifar100.test)[row];
+        hidden.nb201_imagenet16_test = table.column(NB201_COLUMNS.imagenet16.test)[row];
+      }
+    }
+    return { metrics: { valid_acc: r.acc, valid_loss: r.loss }, hidden, costSeconds: (performance.now() - started) / 1000 };
+  }
+}
+
+export const supernetEvaluator: Component<SupernetEvaluatorOptions, EvaluatorContext, Evaluator> = {
+  name: "supernet",
+  description: "One-shot scoring of NB201 cells with weights inherited from a single-path-trained supernet (SPOS with rea, RS-WS with random), BN recalibrated per cell.",
+  options,
+  create: (opts, ctx) => new SupernetEvaluator(opts, ctx),
+};

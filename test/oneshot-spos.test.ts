@@ -1,0 +1,69 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cli } from "./cli-util.js";
+import { SqliteStore } from "../src/stores/sqlite.js";
+import { engineAvailable } from "../src/engine/native.js";
+import { registry } from "../src/registry.js";
+import type { EvalContext } from "../src/core/evaluator.js";
+
+const skip = engineAvailable() || process.env.ARCHSEARCH_REQUIRE_ENGINE === "1" ? false : "libtorch binding not built";
+
+const TINY = { dataset: "mnist", max_train: 384, channels: 4, cells_per_stage: 1, epochs: 2, batch_size: 32, eval_images: 128, bn_batches: 2 };
+const CELLS = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"];
+const ctx: EvalContext = { report: () => "continue", signal: new AbortController().signal };
+const spec = (arch: string, n: number) => ({ experiment: "x", number: n, point: arch, arch, hp: {}, fidelity: {}, seed: n });
+
+test("supernet evaluator: trains the supernet once (kept in its cache), scores cells with inherited weights, the same score every time, NB201 figures hidden", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-spos-"));
+  try {
+    for (const sampling of ["uniform", "fair"] as const) {
+      const make = () => registry.evaluators.supernet.create(registry.evaluators.supernet.options.parse({ ...TINY, sampling, cache_dir: dir }), { configDir: dir, seed: 1 });
+      const first = make();
+      const a = await first.run(spec(CELLS[0], 0), ctx);
+      const b = await first.run(spec(CELLS[1], 1), ctx);
+      assert.ok(a.metrics.valid_acc >= 0 && a.metrics.valid_acc <= 100);
+      assert.ok(a.metrics.valid_acc > b.metrics.valid_acc, `a cell of convolutions (${a.metrics.valid_acc}) beats the empty cell (${b.metrics.valid_acc}) with inherited weights`);
+      assert.equal(typeof a.hidden?.nb201_cifar10_test, "number");
+      assert.equal((await first.run(spec(CELLS[0], 2), ctx)).metrics.valid_acc, a.metrics.valid_acc, "recalibrated afresh: the same score again");
+      // A new evaluator (another process) finds the trained supernet in the cache: the same scores.
+      assert.deepEqual((await make().run(spec(CELLS[0], 0), ctx)).metrics, a.metrics);
+    }
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith(".bin")).length, 2, "one cached supernet per training setting");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("SPOS as a product: rea over the supernet evaluator from a config; random search over it is RS-WS", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-spos-cli-"));
+  try {
+    for (const strategy of ["{ name: rea, population_size: 4, sample_size: 2 }", "{ name: random }"]) {
+      const file = join(dir, "spos.yaml");
+      writeFileSync(
+        file,
+        [
+          `name: s${strategy.includes("rea") ? "rea" : "rand"}`,
+          `storage: ${join(dir, "s.db")}`,
+          "space: { name: nb201 }",
+          `strategy: ${strategy}`,
+          `evaluator: ${JSON.stringify({ name: "supernet", ...TINY, cache_dir: join(dir, "cache") })}`,
+          "budget: { trials: 6 }",
+        ].join("\n"),
+      );
+      const r = cli(["run", file]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const store = new SqliteStore(join(dir, "s.db"));
+    for (const name of ["srea", "srand"]) {
+      const trials = await store.getTrials((await store.getExperiment(name))!.id);
+      assert.equal(trials.length, 6);
+      assert.ok(trials.every((t) => t.status === "finished" && typeof t.metrics!.valid_acc === "number"));
+    }
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
