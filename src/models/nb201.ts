@@ -36,7 +36,16 @@ export class ReluConvBn extends Module {
   forward(x: Tensor): Tensor {
     const r = x.relu();
     reluRecorder?.(r);
-    return this.bn.forward(this.conv.forward(r));
+    const out = this.afterRelu(r);
+    if (!reluRecorder) r.dispose(); // autograd keeps what backward needs; the memory is reused sooner
+    return out;
+  }
+  /** Conv -> BatchNorm of an input already through ReLU (a supernet edge shares one ReLU between its convolutions). */
+  afterRelu(r: Tensor): Tensor {
+    const c = this.conv.forward(r);
+    const out = this.bn.forward(c);
+    c.dispose();
+    return out;
   }
 }
 

@@ -27,17 +27,17 @@ class MixedEdge extends Module {
     this.conv3 = this.module("nor_conv_3x3", new ReluConvBn(channels, channels, 3, 1));
   }
 
-  /** The output of operation `k` on x; undefined for `none` (zeros). */
-  op(k: number, x: Tensor): Tensor | undefined {
+  /** The output of operation `k` on x; undefined for `none` (zeros). `relu`: x through ReLU, when the caller has it (shared by both convolutions). */
+  op(k: number, x: Tensor, relu?: Tensor): Tensor | undefined {
     switch (NB201_OPS[k] as Nb201Op) {
       case "none":
         return undefined;
       case "skip_connect":
         return x;
       case "nor_conv_1x1":
-        return this.conv1.forward(x);
+        return relu ? this.conv1.afterRelu(relu) : this.conv1.forward(x);
       case "nor_conv_3x3":
-        return this.conv3.forward(x);
+        return relu ? this.conv3.afterRelu(relu) : this.conv3.forward(x);
       default:
         return F.avgPool2d(x, 3, 1, 1, false);
     }
@@ -47,15 +47,29 @@ class MixedEdge extends Module {
     throw new Error("MixedEdge.forward: use mix() or single()");
   }
 
-  /** sum_k w_k op_k(x), `w` the edge's row of weights [5]. */
+  /**
+   * sum_k w_k op_k(x), `w` the edge's row of weights [5]. Intermediate handles are let go as soon
+   * as they are used (autograd keeps what backward needs): freed memory is reused by the next
+   * operations instead of the step's memory growing with every edge.
+   */
   mix(x: Tensor, w: Tensor): Tensor | undefined {
     let out: Tensor | undefined;
+    const relu = x.relu();
     for (let k = 0; k < NB201_OPS.length; k++) {
-      const y = this.op(k, x);
+      const y = this.op(k, x, relu);
       if (!y) continue;
-      const term = y.mul(w.slice(0, k, k + 1));
-      out = out ? out.add(term) : term;
+      const wk = w.slice(0, k, k + 1);
+      const term = y.mul(wk);
+      wk.dispose();
+      if (y !== x) y.dispose();
+      if (out) {
+        const sum = out.add(term);
+        out.dispose();
+        term.dispose();
+        out = sum;
+      } else out = term;
     }
+    relu.dispose();
     return out;
   }
 }
@@ -83,11 +97,19 @@ class SupernetCell extends Module {
           y = this.edges[e].op(k, nodes[s]);
           if (y && rows) y = y.mul(rows[e].slice(0, k, k + 1));
         }
-        if (y) sum = sum ? sum.add(y) : y;
+        if (!y) return;
+        if (!sum) sum = y === nodes[s] ? y.mul(1) : y; // a node never aliases another (nodes are let go below)
+        else {
+          const next = sum.add(y);
+          sum.dispose();
+          if (y !== nodes[s]) y.dispose();
+          sum = next;
+        }
       });
       // A node with only `none` inputs is zeros; later edges see zeros (avg-pool and convs of zeros).
       nodes.push(sum ?? nodes[0].mul(0));
     }
+    for (let j = 1; j < 3; j++) nodes[j].dispose();
     return nodes[3];
   }
 }
@@ -140,10 +162,24 @@ export class Nb201Supernet extends Module {
   run(x: Tensor, path: PathChoice): Tensor {
     const table = path.kind === "mixed" ? path.weights : path.gates;
     const rows = table ? NB201_EDGES.map((_, e) => table.slice(0, e, e + 1).reshape([NB201_OPS.length])) : undefined;
-    let y = this.stemBn.forward(this.stem.forward(x));
-    for (const m of this.body) y = m instanceof SupernetCell ? m.run(y, path, rows) : m.forward(y);
-    const r = this.lastBn.forward(y).relu();
-    return this.classifier.forward(F.adaptiveAvgPool2d(r, 1).flatten(1));
+    const stem = this.stem.forward(x);
+    let y = this.stemBn.forward(stem);
+    stem.dispose(); // (each handle let go once used: autograd keeps what backward needs)
+    for (const m of this.body) {
+      const next = m instanceof SupernetCell ? m.run(y, path, rows) : m.forward(y);
+      y.dispose();
+      y = next;
+    }
+    const bn = this.lastBn.forward(y);
+    y.dispose();
+    const r = bn.relu();
+    bn.dispose();
+    const pooled = F.adaptiveAvgPool2d(r, 1);
+    r.dispose();
+    const logits = this.classifier.forward(pooled.flatten(1));
+    pooled.dispose();
+    for (const row of rows ?? []) row.dispose();
+    return logits;
   }
 }
 
