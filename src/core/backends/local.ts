@@ -29,6 +29,10 @@ export class LocalBackend implements Backend {
   constructor(private readonly evaluator: Evaluator) {}
 
   async run(r: BackendRun): Promise<EvalResult> {
+    // One turn of the event loop before each run: timers (a stop after so many seconds, other
+    // trials' timeouts), signals (Ctrl-C) and I/O get their turn even when evaluations are
+    // synchronous work chained by promises alone, which would otherwise starve them.
+    await new Promise((resolve) => setImmediate(resolve));
     const abort = new AbortController();
     const forward = () => abort.abort(r.signal.reason);
     if (r.signal.aborted) forward();

@@ -1,0 +1,184 @@
+/**
+ * One-shot and differentiable NAS on real images, NB201 protocol: each method searches the NB201
+ * cell space on Fashion-MNIST (the search's data), and the derived cell is then looked up in the
+ * NAS-Bench-201 table (its CIFAR-10 / CIFAR-100 / ImageNet16-120 test accuracy: the standard
+ * NB201 report) and trained from scratch on Fashion-MNIST with one fixed recipe (its Fashion-MNIST
+ * test accuracy, on the official test split). Beside them, random search with real training
+ * (the same recipe, cells scored on the validation part) given the mean CPU time of the searches.
+ *
+ *   npm run bench -- one-shot [--dataset fashion-mnist] [--seeds 1] [--methods darts,beta_darts,gdas,spos,rsws]
+ *        [--max-train 4000] [--channels 8] [--cells 1] [--epochs 10] [--batch 64] [--trials 30]
+ *        [--retrain-epochs 4] [--no-retrain] [--no-same-time]
+ *
+ * The published figures printed beside come from searches on CIFAR-10 itself at full size (C 16,
+ * N 5, 50 epochs, 25,000 images per half); a 2-core machine searches far smaller supernets, so
+ * compare methods with each other here, and with the published figures only as a direction.
+ * Ends with {"dataset","seeds","methods":{"<m>":{"search_s","nb201_test":{"cifar10","cifar100","imagenet16"},"fmnist_test","skips"}},"same_time":{"random"}}.
+ */
+import { performance } from "node:perf_hooks";
+import type { Json } from "../src/core/json.js";
+import { Objectives } from "../src/core/objectives.js";
+import { Experiment } from "../src/core/experiment.js";
+import { SqliteStore } from "../src/stores/sqlite.js";
+import { registry } from "../src/registry.js";
+import { Nb201Space } from "../src/spaces/nb201.js";
+import { FifoScheduler } from "../src/schedulers/fifo.js";
+import { NB201_COLUMNS, loadNb201, parseArchString } from "../src/benchmarks/nb201.js";
+import { DifferentiableSearcher, differentiableOptions, type DifferentiableMethod } from "../src/oneshot/differentiable.js";
+import type { SearcherJob } from "../src/core/searcher.js";
+import type { Evaluator } from "../src/core/evaluator.js";
+import { benchArgs } from "./args.js";
+
+const PUBLISHED: Record<string, [number, number, number]> = {
+  "DARTS (1st)": [54.3, 38.97, 18.41],
+  SNAS: [92.77, 69.34, 43.16],
+  "PC-DARTS": [93.41, 67.48, 41.31],
+  DrNAS: [94.36, 73.51, 46.34],
+  optimum: [94.37, 73.51, 47.31],
+};
+
+interface Row {
+  method: string;
+  seed: number;
+  searchS: number;
+  cell: string;
+  skips: number;
+  nones: number;
+  nb201: [number, number, number];
+  fmnist?: number;
+}
+
+export async function oneShotBench(argv: string[]) {
+  const { values } = benchArgs(argv, {
+    dataset: { type: "string", default: "fashion-mnist" },
+    seeds: { type: "string", default: "1" },
+    methods: { type: "string", default: "darts,beta_darts,gdas,spos,rsws" },
+    "max-train": { type: "string", default: "4000" },
+    channels: { type: "string", default: "8" },
+    cells: { type: "string", default: "1" },
+    epochs: { type: "string", default: "10" },
+    batch: { type: "string", default: "64" },
+    trials: { type: "string", default: "30" },
+    "retrain-epochs": { type: "string", default: "4" },
+    "no-retrain": { type: "boolean", default: false },
+    "no-same-time": { type: "boolean", default: false },
+  });
+  const num = (k: string) => {
+    const v = Number(values[k]);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${String(values[k])}`);
+    return v;
+  };
+  const dataset = String(values.dataset);
+  const seeds = num("seeds");
+  const methods = String(values.methods).split(",").map((m) => m.trim());
+  for (const m of methods) if (!["darts", "darts2", "beta_darts", "gdas", "spos", "rsws", "fair_spos"].includes(m)) throw new Error(`unknown method ${m}: darts, darts2, beta_darts, gdas, spos, fair_spos, rsws`);
+  const size = { max_train: num("max-train"), channels: num("channels"), cells_per_stage: num("cells"), epochs: num("epochs"), batch_size: num("batch") };
+  const table = loadNb201();
+  const test = (cell: string): [number, number, number] => {
+    const r = table.indexOf.get(cell)!;
+    return [table.column(NB201_COLUMNS.cifar10.test)[r], table.column(NB201_COLUMNS.cifar100.test)[r], table.column(NB201_COLUMNS.imagenet16.test)[r]];
+  };
+  const objectives = new Objectives([{ metric: "valid_acc", direction: "max" }]);
+  const space = new Nb201Space();
+  // The fixed recipe a derived cell is trained with from scratch (and random search trains with).
+  const recipe = (epochs: number) =>
+    registry.evaluators.train.create(
+      registry.evaluators.train.options.parse({ dataset, max_train: size.max_train, channels: size.channels, cells_per_stage: size.cells_per_stage, epochs, batch_size: size.batch_size, test_fraction: 0.1 }),
+      { configDir: process.cwd(), seed: 0 },
+    );
+  const retrainEpochs = num("retrain-epochs");
+  const retrainer = values["no-retrain"] ? undefined : recipe(retrainEpochs);
+  const fmnistTest = async (cell: string, seed: number): Promise<number> => {
+    const r = await retrainer!.run({ experiment: "retrain", number: 0, point: cell, arch: cell, hp: {}, fidelity: { epochs: retrainEpochs }, seed }, { report: () => "continue", signal: new AbortController().signal });
+    return r.hidden!.test_acc;
+  };
+
+  const rows: Row[] = [];
+  for (const method of methods) {
+    for (let seed = 0; seed < seeds; seed++) {
+      const t0 = performance.now();
+      let cell: string;
+      if (method === "spos" || method === "rsws" || method === "fair_spos") {
+        const evaluator = registry.evaluators.supernet.create(
+          registry.evaluators.supernet.options.parse({ dataset, ...size, sampling: method === "fair_spos" ? "fair" : "uniform", eval_images: 1000 }),
+          { configDir: process.cwd(), seed },
+        ) as Evaluator;
+        const strategyName = method === "rsws" ? "random" : "rea";
+        const c = registry.strategies[strategyName];
+        const strategy = c.create(c.options.parse(strategyName === "rea" ? { population_size: 10, sample_size: 3 } : {}), { space, objectives, seed });
+        const summary = await new Experiment({ name: `${method}-${seed}`, seed, space, strategy, scheduler: new FifoScheduler({ seed }), evaluator, objectives, store: new SqliteStore(":memory:"), budget: { trials: num("trials") } }).run();
+        cell = String(summary.best!.arch);
+      } else {
+        const kind = (method === "darts2" ? "darts" : method) as DifferentiableMethod;
+        const searcher = new DifferentiableSearcher(kind, differentiableOptions.parse({ dataset, ...size, order: method === "darts2" ? 2 : 1 }));
+        const job: SearcherJob = { seed, signal: new AbortController().signal, report: async () => undefined, checkpoint: async () => undefined, saveArtifact: async () => undefined };
+        cell = String(((await searcher.search(job)) as Json[])[0]);
+      }
+      const searchS = (performance.now() - t0) / 1000;
+      const ops = parseArchString(cell)!;
+      const row: Row = { method, seed, searchS, cell, skips: ops.filter((o) => o === "skip_connect").length, nones: ops.filter((o) => o === "none").length, nb201: test(cell) };
+      if (retrainer) row.fmnist = await fmnistTest(cell, seed);
+      rows.push(row);
+      console.error(`  ${method} seed ${seed}: ${searchS.toFixed(0)} s, ${cell}, NB201 C10 ${row.nb201[0].toFixed(2)}${row.fmnist !== undefined ? `, FMNIST ${row.fmnist.toFixed(2)}` : ""}`);
+    }
+  }
+
+  // Random search with real training, given the mean search time (cells scored by validation accuracy).
+  let sameTime: { random: { nb201: [number, number, number]; fmnist?: number; trials: number } } | undefined;
+  if (!values["no-same-time"] && rows.length > 0) {
+    const budgetS = rows.reduce((a, r) => a + r.searchS, 0) / rows.length;
+    const evaluator = recipe(retrainEpochs);
+    const c = registry.strategies.random;
+    const acc: { nb201: [number, number, number]; fmnist: number; trials: number }[] = [];
+    for (let seed = 0; seed < seeds; seed++) {
+      // Stopped once the time is spent (checked as each trial ends: the training keeps timers from firing).
+      const abort = new AbortController();
+      const started = performance.now();
+      const onEvent = () => {
+        if ((performance.now() - started) / 1000 >= budgetS) abort.abort();
+      };
+      const store = new SqliteStore(":memory:");
+      const summary = await new Experiment({ name: `random-${seed}`, seed, space, strategy: c.create(c.options.parse({}), { space, objectives, seed }), scheduler: new FifoScheduler({ seed }), evaluator, objectives, store, budget: { trials: 10_000 }, signal: abort.signal, onEvent }).run();
+      const cell = String(summary.best!.arch);
+      acc.push({ nb201: test(cell), fmnist: summary.best!.hidden.test_acc, trials: summary.trials });
+      console.error(`  random (same time, ${budgetS.toFixed(0)} s) seed ${seed}: ${summary.trials} trials, ${cell}`);
+    }
+    const mean = (f: (x: (typeof acc)[number]) => number) => acc.reduce((a, x) => a + f(x), 0) / acc.length;
+    sameTime = { random: { nb201: [mean((x) => x.nb201[0]), mean((x) => x.nb201[1]), mean((x) => x.nb201[2])], fmnist: mean((x) => x.fmnist), trials: mean((x) => x.trials) } };
+  }
+
+  const byMethod = methods.map((m) => {
+    const rs = rows.filter((r) => r.method === m);
+    const mean = (f: (r: Row) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+    return {
+      method: m,
+      search_s: mean((r) => r.searchS),
+      nb201_test: { cifar10: mean((r) => r.nb201[0]), cifar100: mean((r) => r.nb201[1]), imagenet16: mean((r) => r.nb201[2]) },
+      fmnist_test: rs.every((r) => r.fmnist !== undefined) ? mean((r) => r.fmnist!) : null,
+      skips: mean((r) => r.skips),
+      cells: rs.map((r) => r.cell),
+    };
+  });
+  console.log(`NB201 cells searched on ${dataset} (${size.max_train} images, C=${size.channels}, ${size.cells_per_stage} cell(s) per stage, ${size.epochs} epochs), ${seeds} seed(s); test accuracy of the derived cell`);
+  const w = [14, 10, 10, 10, 12, 10, 8, 0];
+  const line = (cells: string[]) => console.log(cells.map((c, i) => c.padEnd(w[i])).join(""));
+  line(["method", "search s", "C10", "C100", "IN16-120", "FMNIST", "skips", "cell (first seed)"]);
+  for (const m of byMethod) line([m.method, m.search_s.toFixed(0), m.nb201_test.cifar10.toFixed(2), m.nb201_test.cifar100.toFixed(2), m.nb201_test.imagenet16.toFixed(2), m.fmnist_test === null ? "-" : m.fmnist_test.toFixed(2), m.skips.toFixed(1), m.cells[0]]);
+  if (sameTime) line(["random+train", "(same)", sameTime.random.nb201[0].toFixed(2), sameTime.random.nb201[1].toFixed(2), sameTime.random.nb201[2].toFixed(2), sameTime.random.fmnist?.toFixed(2) ?? "-", "", `${sameTime.random.trials.toFixed(0)} trials trained`]);
+  console.log("published (searched on CIFAR-10, full size):");
+  for (const [name, [a, b, c]] of Object.entries(PUBLISHED)) line([name, "", a.toFixed(2), b.toFixed(2), c.toFixed(2)]);
+  const r3 = (v: number) => Math.round(v * 1000) / 1000;
+  console.log(
+    JSON.stringify({
+      dataset,
+      seeds,
+      methods: Object.fromEntries(
+        byMethod.map((m) => [
+          m.method,
+          { search_s: r3(m.search_s), nb201_test: { cifar10: r3(m.nb201_test.cifar10), cifar100: r3(m.nb201_test.cifar100), imagenet16: r3(m.nb201_test.imagenet16) }, fmnist_test: m.fmnist_test === null ? null : r3(m.fmnist_test), skips: m.skips },
+        ]),
+      ),
+      same_time: sameTime ? { random: { cifar10: r3(sameTime.random.nb201[0]), fmnist_test: sameTime.random.fmnist === undefined ? null : r3(sameTime.random.fmnist), trials: sameTime.random.trials } } : null,
+    }),
+  );
+}
