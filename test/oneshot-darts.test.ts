@@ -102,7 +102,7 @@ test("bad input is refused before any training: a space without a supernet, a da
     writeFileSync(fbnet, ["name: f", `storage: ${join(dir, "f.db")}`, "space: { name: fbnet }", "strategy: { name: darts }", "evaluator: { name: hwnas_fbnet }", "budget: { trials: 1 }"].join("\n"));
     const r1 = cli(["run", fbnet]);
     assert.notEqual(r1.code, 0);
-    assert.match(r1.stderr, /strategy "darts" needs the space to support supernet/);
+    assert.match(r1.stderr, /darts searches the NB201 supernet; space "fbnet" has a "fbnet" supernet/);
 
     const notIdx = join(dir, "not-idx");
     writeFileSync(join(dir, "garbage"), "x");

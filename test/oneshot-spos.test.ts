@@ -32,6 +32,13 @@ test("supernet evaluator: trains the supernet once (kept in its cache), scores c
       assert.deepEqual((await make().run(spec(CELLS[0], 0), ctx)).metrics, a.metrics);
     }
     assert.equal(readdirSync(dir).filter((f) => f.endsWith(".bin")).length, 2, "one cached supernet per training setting");
+
+    // Few-shot: the uniform supernet above, then one sub-supernet per operation of edge 2, each fine-tuned with it fixed.
+    const fewShot = () =>
+      registry.evaluators.supernet.create(registry.evaluators.supernet.options.parse({ ...TINY, few_shot: { edge: 2, epochs: 1 }, cache_dir: dir }), { configDir: dir, seed: 1 });
+    const f = await fewShot().run(spec(CELLS[0], 0), ctx);
+    assert.equal(readdirSync(dir).filter((x) => x.endsWith(".bin")).length, 2 + 5, "five sub-supernets beside the one-shot supernets (the uniform one reused)");
+    assert.deepEqual((await fewShot().run(spec(CELLS[0], 0), ctx)).metrics, f.metrics, "sub-supernets found again in the cache");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

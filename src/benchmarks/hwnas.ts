@@ -132,3 +132,30 @@ export function fbnetCost(lut: FbnetLut, ops: readonly number[], dataset: FbnetD
   });
   return out;
 }
+
+/**
+ * One metric's cost of every block choice of every layer, [layer][op] (the layers' costs add up;
+ * stem and head are the same for every architecture and left out): what a differentiable search's
+ * expected-latency term weighs with the operation probabilities. `metric` is an archsearch name
+ * (latency_ms_pixel3, energy_mj_fpga, ...).
+ */
+export function fbnetLayerCosts(lut: FbnetLut, dataset: FbnetDataset, metric: string): number[][] {
+  const lutMetric = Object.keys(FBNET_METRICS).find((m) => FBNET_METRICS[m] === metric);
+  if (!lutMetric) throw new UserError(`unknown HW-NAS-Bench metric "${metric}"; known: ${Object.values(FBNET_METRICS).join(", ")}`);
+  const j = lut.metrics.indexOf(lutMetric);
+  const out: number[][] = [];
+  let h = FIRST_H[dataset];
+  let cin = 16;
+  for (let l = 0; l < FBNET_LAYERS; l++) {
+    const s = STRIDES[dataset][l];
+    out.push(FBNET_OPS.map((_, op) => lut.blocks.get(blockKey(op, h, cin, FBNET_CHANNELS[l], s))![j]));
+    cin = FBNET_CHANNELS[l];
+    h = h / s;
+  }
+  return out;
+}
+
+/** The stride of each searchable layer for a dataset's input size (CIFAR: 32x32; ImageNet: 112x112 after the stem). */
+export function fbnetStrides(dataset: FbnetDataset): readonly number[] {
+  return STRIDES[dataset];
+}

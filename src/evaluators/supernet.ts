@@ -30,6 +30,10 @@ const options = z.strictObject({
   bn_batches: z.number().int().min(1).default(10).describe("training batches that recalibrate BatchNorm for each cell before it is scored"),
   threads: z.number().int().min(1).default(2),
   cache_dir: z.string().optional().describe("where the trained supernet is kept (default: a folder under the system's temporary folder)"),
+  few_shot: z
+    .strictObject({ edge: z.number().int().min(0).max(5).default(0), epochs: z.number().int().min(1).default(5) })
+    .optional()
+    .describe("few-shot NAS (Zhao et al. 2021): after the one-shot training, one sub-supernet per operation of this edge (0-5), each fine-tuned `epochs` with that edge fixed; a cell is scored by the sub-supernet of its operation there"),
   report_nb201: z.boolean().default(true).describe("also report, hidden from the strategy, the cell's NAS-Bench-201 test accuracy on CIFAR-10 / CIFAR-100 / ImageNet16-120 (a table lookup)"),
 });
 export type SupernetEvaluatorOptions = z.infer<typeof options>;
@@ -44,7 +48,7 @@ export type SupernetEvaluatorOptions = z.infer<typeof options>;
 export class SupernetEvaluator implements Evaluator {
   readonly name = "supernet";
   readonly metrics = ["valid_acc", "valid_loss"];
-  private loaded?: Promise<{ net: Nb201Supernet; train: ImageDataset; valid: ImageDataset; table?: Nb201Table }>;
+  private loaded?: Promise<{ net: Nb201Supernet; subs?: Nb201Supernet[]; train: ImageDataset; valid: ImageDataset; table?: Nb201Table }>;
 
   constructor(
     private readonly o: SupernetEvaluatorOptions,
@@ -61,8 +65,14 @@ export class SupernetEvaluator implements Evaluator {
       const valid = D.splitDataset(split.valid, 1e-9, this.o.split_seed + 1, this.o.eval_images).train;
       const { trainSinglePath } = await import("../oneshot/single-path.js");
       const cacheDir = this.o.cache_dir ? resolve(this.ctx.configDir, this.o.cache_dir) : join(tmpdir(), "archsearch-supernets");
-      const net = await trainSinglePath(this.o, split.train, this.ctx.seed, cacheDir, (line) => process.stderr.write(`${line}\n`));
-      return { net, train: split.train, valid, table: this.o.report_nb201 ? loadNb201() : undefined };
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const { few_shot: fewShot, ...base } = this.o;
+      const net = await trainSinglePath(base, split.train, this.ctx.seed, cacheDir, log);
+      const subs: Nb201Supernet[] | undefined = fewShot ? [] : undefined;
+      for (let op = 0; fewShot && op < NB201_OPS.length; op++) {
+        subs!.push(await trainSinglePath({ ...base, epochs: fewShot.epochs, fixed: { edge: fewShot.edge, op } }, split.train, this.ctx.seed, cacheDir, log, { net, key: net.cacheKey }));
+      }
+      return { net, subs, train: split.train, valid, table: this.o.report_nb201 ? loadNb201() : undefined };
     })();
     return this.loaded;
   }
@@ -71,10 +81,11 @@ export class SupernetEvaluator implements Evaluator {
     const cell = String(spec.arch);
     const parsed = parseArchString(cell);
     if (!parsed) throw new UserError(`the supernet evaluator scores NB201 cells; ${JSON.stringify(spec.arch)} is not one`);
-    const { net, train, valid, table } = await this.load();
+    const { net: oneShot, subs, train, valid, table } = await this.load();
     const started = performance.now();
     const { inheritedAccuracy } = await import("../oneshot/single-path.js");
     const ops = parsed.map((op) => NB201_OPS.indexOf(op));
+    const net = subs ? subs[ops[this.o.few_shot!.edge]] : oneShot;
     const r = await inheritedAccuracy(net, ops, train, valid, this.o);
     const hidden: Metrics = {};
     if (table) {

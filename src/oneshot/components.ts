@@ -1,6 +1,7 @@
 import type { StrategyComponent } from "../strategies/component.js";
 import { SearcherStrategy } from "../core/searcher-strategy.js";
 import { UserError } from "../core/errors.js";
+import { FbnetDnasSearcher, fbnetDnasOptions, type FbnetDnasOptions } from "./fbnet-dnas.js";
 import { DifferentiableSearcher, differentiableOptions, type DifferentiableMethod, type DifferentiableOptions } from "./differentiable.js";
 
 const DESCRIPTIONS: Record<DifferentiableMethod, string> = {
@@ -14,7 +15,7 @@ function differentiable(method: DifferentiableMethod): StrategyComponent<Differe
   return {
     name: method,
     description: DESCRIPTIONS[method],
-    requires: ["supernet"],
+    requires: ["sample", "supernet"],
     options: differentiableOptions,
     create: (opts, ctx) => {
       const kind = ctx.space.supernet?.();
@@ -27,3 +28,16 @@ function differentiable(method: DifferentiableMethod): StrategyComponent<Differe
 export const darts = differentiable("darts");
 export const gdas = differentiable("gdas");
 export const betaDarts = differentiable("beta_darts");
+
+/** FBNet's hardware-aware DNAS as a strategy of the loop (space fbnet). */
+export const fbnetDnas: StrategyComponent<FbnetDnasOptions> = {
+  name: "fbnet_dnas",
+  description: "FBNet DNAS (Wu et al. 2019): Gumbel-sampled blocks per layer of the FBNet supernet, loss CE * alpha * log(1 + LAT)^beta with LAT the expected latency from HW-NAS-Bench's LUT on a chosen device (searcher)",
+  requires: ["sample", "supernet"],
+  options: fbnetDnasOptions,
+  create: (opts, ctx) => {
+    const kind = ctx.space.supernet?.();
+    if (kind !== "fbnet") throw new UserError(`fbnet_dnas searches the FBNet supernet; space "${ctx.space.name}" has ${kind ? `a "${kind}" supernet` : "no supernet"}`);
+    return new SearcherStrategy(new FbnetDnasSearcher(opts, ctx.configDir), { seed: ctx.seed });
+  },
+};

@@ -27,16 +27,24 @@ export interface SinglePathOptions {
    */
   sampling: "uniform" | "fair";
   threads: number;
+  /** A sub-supernet of few-shot NAS: this edge always takes this operation (the others are sampled). */
+  fixed?: { edge: number; op: number };
 }
 
 type Engine = typeof import("../engine/index.js");
 
 /** The paths of one step: one (uniform) or five covering every operation once per edge (fair). */
-function pathsOfStep(rng: Rng, sampling: SinglePathOptions["sampling"]): number[][] {
+function pathsOfStep(rng: Rng, sampling: SinglePathOptions["sampling"], fixed?: SinglePathOptions["fixed"]): number[][] {
   const k = NB201_OPS.length;
-  if (sampling === "uniform") return [NB201_EDGES.map(() => rng.int(k))];
-  const perms = NB201_EDGES.map(() => rng.shuffle(Array.from({ length: k }, (_, i) => i)));
-  return Array.from({ length: k }, (_, p) => perms.map((perm) => perm[p]));
+  const paths =
+    sampling === "uniform"
+      ? [NB201_EDGES.map(() => rng.int(k))]
+      : (() => {
+          const perms = NB201_EDGES.map(() => rng.shuffle(Array.from({ length: k }, (_, i) => i)));
+          return Array.from({ length: k }, (_, p) => perms.map((perm) => perm[p]));
+        })();
+  if (fixed) for (const p of paths) p[fixed.edge] = fixed.op;
+  return paths;
 }
 
 /**
@@ -51,7 +59,9 @@ export async function trainSinglePath(
   seed: number,
   cacheDir: string,
   log: (line: string) => void = () => undefined,
-): Promise<Nb201Supernet> {
+  /** Weights to start from (a few-shot sub-supernet starts from the one-shot supernet), and what defines them (for the cache key). */
+  init?: { net: Nb201Supernet; key: string },
+): Promise<Nb201Supernet & { cacheKey: string }> {
   const E: Engine = await import("../engine/index.js");
   const D = await import("../data/datasets.js");
   const { Nb201Supernet } = await import("./nb201-supernet.js");
@@ -60,7 +70,7 @@ export async function trainSinglePath(
   const F = E.F;
   E.setNumThreads(o.threads);
   const key = createHash("sha256")
-    .update(stableStringify({ o: { ...o, threads: undefined }, seed, data: data.name, n: data.labels.length, shape: data.shape }))
+    .update(stableStringify({ o: { ...o, threads: undefined }, seed, data: data.name, n: data.labels.length, shape: data.shape, init: init?.key ?? null }))
     .digest("hex")
     .slice(0, 20);
   mkdirSync(cacheDir, { recursive: true });
@@ -70,6 +80,7 @@ export async function trainSinglePath(
   const weights = net.parameters();
   const opt = new Sgd(weights, { lr: o.lr, momentum: o.momentum, weightDecay: o.weight_decay });
   let start = 0;
+  if (init) for (const [name, t] of net.stateDict()) E.noGrad(() => t.copy(init.net.stateDict().get(name)!));
   if (existsSync(file)) {
     let saved: Map<string, Tensor>;
     try {
@@ -97,7 +108,7 @@ export async function trainSinglePath(
     for (const { x, y } of D.batches(data, o.batch_size, new Rng(deriveSeed(seed, "supernet-order", epoch)))) {
       E.tidy(() => {
         opt.zeroGrad();
-        for (const ops of pathsOfStep(rng, o.sampling)) {
+        for (const ops of pathsOfStep(rng, o.sampling, o.fixed)) {
           const l = F.crossEntropy(net.run(x, { kind: "single", ops }), y);
           l.backward(); // fair: the five paths' gradients add up before the one update
           loss += l.item() * x.shape[0];
@@ -122,7 +133,7 @@ export async function trainSinglePath(
     log(`supernet epoch ${epoch + 1}/${o.epochs}: train_loss ${(loss / Math.max(1, seen)).toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   opt.dispose();
-  return net;
+  return Object.assign(net, { cacheKey: key });
 }
 
 /**

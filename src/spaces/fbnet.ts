@@ -35,6 +35,11 @@ export class FbnetSpace implements SearchSpace<number[]> {
     return Array.from({ length: FBNET_LAYERS }, () => rng.int(K));
   }
 
+  /** Capability "supernet": the FBNet supernet (src/oneshot/fbnet-supernet.ts) holds every architecture. */
+  supernet(): string {
+    return "fbnet";
+  }
+
   canonical(point: number[]): number[] {
     return [...point];
   }
