@@ -16,6 +16,9 @@
  * Ends with {"dataset","seeds","methods":{"<m>":{"search_s","nb201_test":{"cifar10","cifar100","imagenet16"},"fmnist_test","skips"}},"same_time":{"random"}}.
  */
 import { performance } from "node:perf_hooks";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Json } from "../src/core/json.js";
 import { Objectives } from "../src/core/objectives.js";
 import { Experiment } from "../src/core/experiment.js";
@@ -93,6 +96,7 @@ export async function oneShotBench(argv: string[]) {
     return r.hidden!.test_acc;
   };
 
+  const scratch = mkdtempSync(join(tmpdir(), "archsearch-one-shot-"));
   const rows: Row[] = [];
   for (const method of methods) {
     for (let seed = 0; seed < seeds; seed++) {
@@ -100,7 +104,8 @@ export async function oneShotBench(argv: string[]) {
       let cell: string;
       if (method === "spos" || method === "rsws" || method === "fair_spos") {
         const evaluator = registry.evaluators.supernet.create(
-          registry.evaluators.supernet.options.parse({ dataset, ...size, sampling: method === "fair_spos" ? "fair" : "uniform", eval_images: 1000 }),
+          // A cache of its own per method and run: each search pays for its supernet's training (RS-WS would reuse SPOS' otherwise).
+          registry.evaluators.supernet.options.parse({ dataset, ...size, sampling: method === "fair_spos" ? "fair" : "uniform", eval_images: 1000, cache_dir: join(scratch, `${method}-${seed}`) }),
           { configDir: process.cwd(), seed },
         ) as Evaluator;
         const strategyName = method === "rsws" ? "random" : "rea";
@@ -147,6 +152,7 @@ export async function oneShotBench(argv: string[]) {
     sameTime = { random: { nb201: [mean((x) => x.nb201[0]), mean((x) => x.nb201[1]), mean((x) => x.nb201[2])], fmnist: mean((x) => x.fmnist), trials: mean((x) => x.trials) } };
   }
 
+  rmSync(scratch, { recursive: true, force: true });
   const byMethod = methods.map((m) => {
     const rs = rows.filter((r) => r.method === m);
     const mean = (f: (r: Row) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
