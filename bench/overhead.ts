@@ -66,7 +66,8 @@ export async function overheadBench(argv: string[]) {
   const window = intList(String(values.window))[0];
   const maxSeconds = Number(values["max-seconds"]);
   const seed = Number(values.seed);
-  const names = values.strategies === "all" ? Object.keys(registry.strategies) : String(values.strategies).split(",").map((s) => s.trim());
+  // "all": the ask / tell strategies (searchers train a supernet once; they have no per-trial ask cost to measure).
+  const names = values.strategies === "all" ? Object.keys(registry.strategies).filter((n) => !registry.strategies[n].requires.includes("supernet")) : String(values.strategies).split(",").map((s) => s.trim());
   for (const n of names) if (!registry.strategies[n]) throw new Error(`unknown strategy ${n}; known: ${Object.keys(registry.strategies).join(", ")}`);
 
   const table = loadNb201();

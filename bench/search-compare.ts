@@ -65,7 +65,8 @@ async function optunaRun(dataset: Nb201Dataset, queries: number, seeds: number):
 }
 
 export async function compareStrategies(o: CompareOptions): Promise<void> {
-  const names = o.strategies === "all" ? Object.keys(registry.strategies) : o.strategies.split(",").map((s) => s.trim()).filter(Boolean);
+  // "all": the black-box strategies (searchers train a supernet on real images: bench one-shot compares them).
+  const names = o.strategies === "all" ? Object.keys(registry.strategies).filter((n) => !registry.strategies[n].requires.includes("supernet")) : o.strategies.split(",").map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!registry.strategies[n]) throw new Error(`unknown strategy ${n}; known: ${Object.keys(registry.strategies).join(", ")}`);
   const table = loadNb201();
   const cols = NB201_COLUMNS[o.dataset];

@@ -13,7 +13,7 @@ const RESNET = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|
 const BEST_C10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|";
 
 test("nb201 space has every capability and 15625 points", () => {
-  assert.deepEqual(capabilitiesOf(space), ["sample", "mutate", "crossover", "neighbours", "encode", "graph", "dimensions"]);
+  assert.deepEqual(capabilitiesOf(space), ["sample", "mutate", "crossover", "neighbours", "encode", "graph", "dimensions", "supernet"]);
   assert.equal(space.size(), 15625);
 });
 

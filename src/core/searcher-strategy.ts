@@ -1,8 +1,12 @@
+import { z } from "zod";
 import type { Json } from "./json.js";
 import type { Metrics } from "./evaluator.js";
 import type { AskContext, SearcherProgress, Strategy, StrategyAttachment } from "./strategy.js";
 import { UserError } from "./errors.js";
 import type { ExperimentArtifacts, Searcher, SearcherCheckpoint } from "./searcher.js";
+
+/** A searcher strategy's state: what its job derived (null before the job ended) and how many of them were handed out. */
+const STATE = z.object({ derived: z.array(z.json()).nullable(), served: z.number().int().min(0) });
 
 /** Artifact names of a searcher's job, experiment-level. */
 export const SEARCHER_ARTIFACTS = {
@@ -71,9 +75,13 @@ export class SearcherStrategy implements Strategy {
   }
 
   restore(state: Json): void {
-    const s = state as { derived?: Json[] | null; served?: number };
-    this.derived = s.derived ?? undefined;
-    this.served = s.served ?? 0;
+    const r = STATE.safeParse(state);
+    if (!r.success) {
+      const where = r.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`).join("; ");
+      throw new Error(`strategy "${this.name}": the saved search state does not fit this strategy (${where})`);
+    }
+    this.derived = r.data.derived ?? undefined;
+    this.served = r.data.served;
   }
 
   /** Runs the job to its end (or returns what an earlier run of it derived), resuming from the latest checkpoint. */
