@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { supernetTrainingOptions } from "../oneshot/training-options.js";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Component } from "../core/component.js";
@@ -16,16 +17,7 @@ const options = z.strictObject({
   max_train: z.number().int().min(2).optional().describe("cap on the images the supernet trains on"),
   valid_fraction: z.number().gt(0).lt(1).default(0.2).describe("share of the training split that scores cells (never the test split)"),
   eval_images: z.number().int().min(1).default(2000).describe("validation images each cell is scored on"),
-  split_seed: z.number().int().min(0).default(0),
-  channels: z.number().int().min(1).default(16),
-  cells_per_stage: z.number().int().min(1).default(5),
-  epochs: z.number().int().min(1).default(50),
-  batch_size: z.number().int().min(1).default(64),
-  lr: z.number().positive().default(0.025),
-  lr_min: z.number().min(0).default(0.001),
-  momentum: z.number().min(0).max(1).default(0.9),
-  weight_decay: z.number().min(0).default(3e-4),
-  grad_clip: z.number().positive().default(5),
+  ...supernetTrainingOptions,
   sampling: z.enum(["uniform", "fair"]).default("uniform").describe("uniform single paths (SPOS / RS-WS) or FairNAS' strict fairness (every operation once per step)"),
   bn_batches: z.number().int().min(1).default(10).describe("training batches that recalibrate BatchNorm for each cell before it is scored"),
   threads: z.number().int().min(1).default(2),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { supernetTrainingOptions } from "./training-options.js";
 import { freemem } from "node:os";
 import type { Json } from "../core/json.js";
 import type { Metrics } from "../core/evaluator.js";
@@ -31,16 +32,7 @@ import { cellOf, type Nb201Supernet, type PathChoice } from "./nb201-supernet.js
 export const differentiableOptions = z.strictObject({
   dataset: z.string().default("fashion-mnist").describe(DATASET_HELP),
   max_train: z.number().int().min(2).optional().describe("cap on the training images used (both halves together)"),
-  split_seed: z.number().int().min(0).default(0),
-  channels: z.number().int().min(1).default(16),
-  cells_per_stage: z.number().int().min(1).default(5),
-  epochs: z.number().int().min(1).default(50),
-  batch_size: z.number().int().min(1).default(64),
-  lr: z.number().positive().default(0.025),
-  lr_min: z.number().min(0).default(0.001),
-  momentum: z.number().min(0).max(1).default(0.9),
-  weight_decay: z.number().min(0).default(3e-4),
-  grad_clip: z.number().positive().default(5),
+  ...supernetTrainingOptions,
   arch_lr: z.number().positive().default(3e-4),
   arch_weight_decay: z.number().min(0).default(1e-3),
   order: z.union([z.literal(1), z.literal(2)]).default(1).describe("DARTS: 1 = first-order, 2 = unrolled (second-order, finite-difference Hessian-vector product)"),
@@ -77,10 +69,6 @@ export function estimateSupernetBytes(o: Pick<DifferentiableOptions, "channels" 
     }
   }
   return 4 * (activations + 4 * params);
-}
-
-function lrAt(epoch: number, o: DifferentiableOptions): number {
-  return o.lr_min + 0.5 * (o.lr - o.lr_min) * (1 + Math.cos((Math.PI * epoch) / o.epochs));
 }
 
 /** The DARTS family as a searcher (see above). */
@@ -151,7 +139,7 @@ export class DifferentiableSearcher implements Searcher {
     for (let epoch = progress.epoch; epoch < o.epochs; epoch++) {
       if (job.signal.aborted) throw job.signal.reason ?? new Error("stopped");
       const started = performance.now();
-      wOpt.learningRate = lrAt(epoch, o);
+      wOpt.learningRate = E.cosineLr(epoch, o.epochs, o.lr, o.lr_min);
       E.manualSeed(deriveSeed(job.seed, "epoch", epoch)); // Gumbel noise: the same after a resume
       const tau = o.tau_max - ((o.tau_max - o.tau_min) * epoch) / Math.max(1, o.epochs - 1);
       const lambda = (o.beta_lambda * (epoch + 1)) / o.epochs;

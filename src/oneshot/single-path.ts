@@ -100,7 +100,7 @@ export async function trainSinglePath(
   }
   for (let epoch = start; epoch < o.epochs; epoch++) {
     const t0 = performance.now();
-    opt.learningRate = o.lr_min + 0.5 * (o.lr - o.lr_min) * (1 + Math.cos((Math.PI * epoch) / o.epochs));
+    opt.learningRate = E.cosineLr(epoch, o.epochs, o.lr, o.lr_min);
     E.manualSeed(deriveSeed(seed, "supernet-epoch", epoch));
     const rng = new Rng(deriveSeed(seed, "supernet-paths", epoch));
     let loss = 0;
