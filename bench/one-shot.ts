@@ -4,7 +4,7 @@
  * NAS-Bench-201 table (its CIFAR-10 / CIFAR-100 / ImageNet16-120 test accuracy: the standard
  * NB201 report) and trained from scratch on Fashion-MNIST with one fixed recipe (its Fashion-MNIST
  * test accuracy, on the official test split). Beside them, random search with real training
- * (the same recipe, cells scored on the validation part) given the mean CPU time of the searches.
+ * and REA (the same recipe, cells scored on the validation part) given the mean CPU time of the searches.
  *
  *   npm run bench -- one-shot [--dataset fashion-mnist] [--seeds 1] [--methods darts,beta_darts,gdas,spos,rsws]
  *        [--max-train 4000] [--channels 8] [--cells 1] [--epochs 10] [--batch 64] [--trials 30]
@@ -13,7 +13,7 @@
  * The published figures printed beside come from searches on CIFAR-10 itself at full size (C 16,
  * N 5, 50 epochs, 25,000 images per half); a 2-core machine searches far smaller supernets, so
  * compare methods with each other here, and with the published figures only as a direction.
- * Ends with {"dataset","seeds","methods":{"<m>":{"search_s","nb201_test":{"cifar10","cifar100","imagenet16"},"fmnist_test","skips"}},"same_time":{"random"}}.
+ * Ends with {"dataset","seeds","methods":{"<m>":{"search_s","nb201_test":{"cifar10","cifar100","imagenet16"},"fmnist_test","skips"}},"same_time":{"random","rea"}}.
  */
 import { performance } from "node:perf_hooks";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -128,28 +128,31 @@ export async function oneShotBench(argv: string[]) {
     }
   }
 
-  // Random search with real training, given the mean search time (cells scored by validation accuracy).
-  let sameTime: { random: { nb201: [number, number, number]; fmnist?: number; trials: number } } | undefined;
+  // Random search and REA with real training, given the mean search time (cells scored by validation accuracy).
+  type SameTime = { nb201: [number, number, number]; fmnist: number; trials: number };
+  const sameTime: Record<string, SameTime> = {};
   if (!values["no-same-time"] && rows.length > 0) {
     const budgetS = rows.reduce((a, r) => a + r.searchS, 0) / rows.length;
     const evaluator = recipe(retrainEpochs);
-    const c = registry.strategies.random;
-    const acc: { nb201: [number, number, number]; fmnist: number; trials: number }[] = [];
-    for (let seed = 0; seed < seeds; seed++) {
-      // Stopped once the time is spent (checked as each trial ends: the training keeps timers from firing).
-      const abort = new AbortController();
-      const started = performance.now();
-      const onEvent = () => {
-        if ((performance.now() - started) / 1000 >= budgetS) abort.abort();
-      };
-      const store = new SqliteStore(":memory:");
-      const summary = await new Experiment({ name: `random-${seed}`, seed, space, strategy: c.create(c.options.parse({}), { space, objectives, seed }), scheduler: new FifoScheduler({ seed }), evaluator, objectives, store, budget: { trials: 10_000 }, signal: abort.signal, onEvent }).run();
-      const cell = String(summary.best!.arch);
-      acc.push({ nb201: test(cell), fmnist: summary.best!.hidden.test_acc, trials: summary.trials });
-      console.error(`  random (same time, ${budgetS.toFixed(0)} s) seed ${seed}: ${summary.trials} trials, ${cell}`);
+    for (const name of ["random", "rea"] as const) {
+      const c = registry.strategies[name];
+      const acc: SameTime[] = [];
+      for (let seed = 0; seed < seeds; seed++) {
+        // Stopped once the time is spent (checked as each trial ends: the training keeps timers from firing).
+        const abort = new AbortController();
+        const started = performance.now();
+        const onEvent = () => {
+          if ((performance.now() - started) / 1000 >= budgetS) abort.abort();
+        };
+        const strategy = c.create(c.options.parse(name === "rea" ? { population_size: 10, sample_size: 3 } : {}), { space, objectives, seed });
+        const summary = await new Experiment({ name: `${name}-${seed}`, seed, space, strategy, scheduler: new FifoScheduler({ seed }), evaluator, objectives, store: new SqliteStore(":memory:"), budget: { trials: 10_000 }, signal: abort.signal, onEvent }).run();
+        const cell = String(summary.best!.arch);
+        acc.push({ nb201: test(cell), fmnist: summary.best!.hidden.test_acc, trials: summary.trials });
+        console.error(`  ${name} (same time, ${budgetS.toFixed(0)} s) seed ${seed}: ${summary.trials} trials, ${cell}`);
+      }
+      const mean = (f: (x: SameTime) => number) => acc.reduce((a, x) => a + f(x), 0) / acc.length;
+      sameTime[name] = { nb201: [mean((x) => x.nb201[0]), mean((x) => x.nb201[1]), mean((x) => x.nb201[2])], fmnist: mean((x) => x.fmnist), trials: mean((x) => x.trials) };
     }
-    const mean = (f: (x: (typeof acc)[number]) => number) => acc.reduce((a, x) => a + f(x), 0) / acc.length;
-    sameTime = { random: { nb201: [mean((x) => x.nb201[0]), mean((x) => x.nb201[1]), mean((x) => x.nb201[2])], fmnist: mean((x) => x.fmnist), trials: mean((x) => x.trials) } };
   }
 
   rmSync(scratch, { recursive: true, force: true });
@@ -170,7 +173,7 @@ export async function oneShotBench(argv: string[]) {
   const line = (cells: string[]) => console.log(cells.map((c, i) => c.padEnd(w[i])).join(""));
   line(["method", "search s", "C10", "C100", "IN16-120", "FMNIST", "skips", "cell (first seed)"]);
   for (const m of byMethod) line([m.method, m.search_s.toFixed(0), m.nb201_test.cifar10.toFixed(2), m.nb201_test.cifar100.toFixed(2), m.nb201_test.imagenet16.toFixed(2), m.fmnist_test === null ? "-" : m.fmnist_test.toFixed(2), m.skips.toFixed(1), m.cells[0]]);
-  if (sameTime) line(["random+train", "(same)", sameTime.random.nb201[0].toFixed(2), sameTime.random.nb201[1].toFixed(2), sameTime.random.nb201[2].toFixed(2), sameTime.random.fmnist?.toFixed(2) ?? "-", "", `${sameTime.random.trials.toFixed(0)} trials trained`]);
+  for (const [name, st] of Object.entries(sameTime)) line([`${name}+train`, "(same)", st.nb201[0].toFixed(2), st.nb201[1].toFixed(2), st.nb201[2].toFixed(2), st.fmnist.toFixed(2), "", `${st.trials.toFixed(0)} trials trained`]);
   console.log("published (searched on CIFAR-10, full size):");
   for (const [name, [a, b, c]] of Object.entries(PUBLISHED)) line([name, "", a.toFixed(2), b.toFixed(2), c.toFixed(2)]);
   const r3 = (v: number) => Math.round(v * 1000) / 1000;
@@ -184,7 +187,9 @@ export async function oneShotBench(argv: string[]) {
           { search_s: r3(m.search_s), nb201_test: { cifar10: r3(m.nb201_test.cifar10), cifar100: r3(m.nb201_test.cifar100), imagenet16: r3(m.nb201_test.imagenet16) }, fmnist_test: m.fmnist_test === null ? null : r3(m.fmnist_test), skips: m.skips },
         ]),
       ),
-      same_time: sameTime ? { random: { cifar10: r3(sameTime.random.nb201[0]), fmnist_test: sameTime.random.fmnist === undefined ? null : r3(sameTime.random.fmnist), trials: sameTime.random.trials } } : null,
+      same_time: Object.fromEntries(
+        Object.entries(sameTime).map(([name, st]) => [name, { nb201_test: { cifar10: r3(st.nb201[0]), cifar100: r3(st.nb201[1]), imagenet16: r3(st.nb201[2]) }, fmnist_test: r3(st.fmnist), trials: st.trials }]),
+      ),
     }),
   );
 }

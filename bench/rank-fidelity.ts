@@ -6,13 +6,15 @@
  * same length on the same images in several ways:
  * - spos: uniform single paths (Guo et al. 2020);
  * - fair: FairNAS' strict fairness, every operation of every edge once per step (Chu et al. 2021);
- * - few_shot: spos, then one sub-supernet per operation of edge 0 fine-tuned with it fixed (Zhao et al. 2021).
+ * - few_shot: spos, then one sub-supernet per operation of edge 0 fine-tuned with it fixed (Zhao et al. 2021);
+ * - distill: block-wise distillation from a teacher (DNA, Li et al. 2020): cells rated by their
+ *   distillation error (lower is better; "distill_acc" rates them by accuracy through the teacher's head instead).
  * Kendall tau and Spearman between the two, per variant.
  *
  *   npm run bench -- rank-fidelity [--archs 30] [--dataset fashion-mnist] [--max-train 4000] [--channels 8] [--cells 1]
- *        [--epochs 10] [--few-shot-epochs 3] [--standalone-epochs 4] [--variants spos,fair,few_shot]
+ *        [--epochs 10] [--few-shot-epochs 3] [--standalone-epochs 4] [--teacher-epochs 10] [--variants spos,fair,few_shot,distill]
  *
- * Ends with {"archs","kendall_tau":{"spos","fair","few_shot","distill"},"spearman":{...}} (distill: null, not implemented yet).
+ * Ends with {"archs","kendall_tau":{"spos","fair","few_shot","distill"},"spearman":{...}}.
  */
 import { performance } from "node:perf_hooks";
 import { Rng } from "../src/core/rng.js";
@@ -23,7 +25,7 @@ import { kendallTau, spearman } from "../src/proxies/rank.js";
 import type { Evaluator } from "../src/core/evaluator.js";
 import { benchArgs } from "./args.js";
 
-const ALL_VARIANTS = ["spos", "fair", "few_shot"] as const;
+const ALL_VARIANTS = ["spos", "fair", "few_shot", "distill"] as const;
 
 export async function rankFidelityBench(argv: string[]) {
   const { values } = benchArgs(argv, {
@@ -34,6 +36,7 @@ export async function rankFidelityBench(argv: string[]) {
     cells: { type: "string", default: "1" },
     epochs: { type: "string", default: "10" },
     "few-shot-epochs": { type: "string", default: "3" },
+    "teacher-epochs": { type: "string", default: "10" },
     "standalone-epochs": { type: "string", default: "4" },
     variants: { type: "string", default: ALL_VARIANTS.join(",") },
     seed: { type: "string", default: "0" },
@@ -71,7 +74,7 @@ export async function rankFidelityBench(argv: string[]) {
     if ((i + 1) % 5 === 0) console.error(`  stand-alone: ${i + 1}/${cells.length} trained (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
 
-  const kendall: Record<string, number | null> = { spos: null, fair: null, few_shot: null, distill: null };
+  const kendall: Record<string, number | null> = { spos: null, fair: null, few_shot: null, distill: null, distill_acc: null };
   const spear: Record<string, number | null> = { ...kendall };
   const times: Record<string, number> = {};
   for (const v of variants) {
@@ -84,20 +87,31 @@ export async function rankFidelityBench(argv: string[]) {
       eval_images: 2000,
       report_nb201: false,
       ...(v === "few_shot" ? { few_shot: { edge: 0, epochs: num("few-shot-epochs") } } : {}),
+      ...(v === "distill" ? { distill: { teacher_epochs: num("teacher-epochs") } } : {}),
     });
     const ev = registry.evaluators.supernet.create(opts, { configDir: process.cwd(), seed }) as Evaluator;
     const inherited: number[] = [];
-    for (const [i, c] of cells.entries()) inherited.push((await ev.run(spec(c, i), ctx)).metrics.valid_acc);
-    kendall[v] = kendallTau(inherited, standalone);
-    spear[v] = spearman(inherited, standalone);
+    const distilled: number[] = [];
+    for (const [i, c] of cells.entries()) {
+      const m = (await ev.run(spec(c, i), ctx)).metrics;
+      inherited.push(m.valid_acc);
+      if (v === "distill") distilled.push(-m.distill_loss); // lower error ranks higher
+    }
     times[v] = (performance.now() - t) / 1000;
-    console.error(`  ${v}: Kendall tau ${kendall[v]!.toFixed(3)}, Spearman ${spear[v]!.toFixed(3)} (${times[v].toFixed(0)} s)`);
+    // DNA rates cells by their distillation error; the accuracy through the teacher's head is shown beside.
+    const rated: [string, number[]][] = v === "distill" ? [["distill", distilled], ["distill_acc", inherited]] : [[v, inherited]];
+    for (const [name, scores] of rated) {
+      kendall[name] = kendallTau(scores, standalone);
+      spear[name] = spearman(scores, standalone);
+      console.error(`  ${name}: Kendall tau ${kendall[name]!.toFixed(3)}, Spearman ${spear[name]!.toFixed(3)} (${times[v].toFixed(0)} s)`);
+    }
   }
   console.log(`rank fidelity on ${dataset}: ${cells.length} NB201 cells, supernets C=${size.channels} N=${size.cells_per_stage} ${num("epochs")} epochs on ${size.max_train} images; reference: each cell trained from scratch ${epochs} epochs, test accuracy`);
   console.log(`${"variant".padEnd(12)}${"Kendall tau".padEnd(14)}${"Spearman".padEnd(12)}seconds`);
-  for (const v of [...ALL_VARIANTS, "distill"]) {
+  for (const v of [...ALL_VARIANTS, "distill_acc"]) {
     const k = kendall[v];
-    console.log(`${v.padEnd(12)}${k === null ? "-".padEnd(14) : k.toFixed(3).padEnd(14)}${spear[v] === null ? "-".padEnd(12) : spear[v]!.toFixed(3).padEnd(12)}${times[v] !== undefined ? times[v].toFixed(0) : v === "distill" ? "not implemented yet" : "not run"}`);
+    const secs = times[v === "distill_acc" ? "distill" : v];
+    console.log(`${v.padEnd(12)}${k === null ? "-".padEnd(14) : k.toFixed(3).padEnd(14)}${spear[v] === null ? "-".padEnd(12) : spear[v]!.toFixed(3).padEnd(12)}${secs !== undefined ? secs.toFixed(0) : "not run"}`);
   }
   const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
   console.log(JSON.stringify({ archs: cells.length, kendall_tau: Object.fromEntries(Object.entries(kendall).map(([k, x]) => [k, r3(x)])), spearman: Object.fromEntries(Object.entries(spear).map(([k, x]) => [k, r3(x)])) }));

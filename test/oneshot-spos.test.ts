@@ -74,3 +74,26 @@ test("SPOS as a product: rea over the supernet evaluator from a config; random s
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("supernet evaluator, block-wise distillation: a teacher trained first (cached), cells rated by their distillation error and by accuracy through the teacher's head", { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-dna-"));
+  try {
+    const make = (extra = {}) => registry.evaluators.supernet.create(registry.evaluators.supernet.options.parse({ ...TINY, max_train: 1000, epochs: 3, distill: { teacher_epochs: 3 }, cache_dir: dir, ...extra }), { configDir: dir, seed: 1 });
+    const ev = make();
+    assert.deepEqual(ev.metrics, ["valid_acc", "valid_loss", "distill_loss"]);
+    const conv = await ev.run(spec(CELLS[0], 0), ctx);
+    const empty = await ev.run(spec(CELLS[1], 1), ctx);
+    // The teacher's own cell reproduces its features best; the empty cell outputs zeros (relative error 1 per stage).
+    assert.ok(conv.metrics.distill_loss < empty.metrics.distill_loss, `teacher's cell ${conv.metrics.distill_loss} < empty cell ${empty.metrics.distill_loss}`);
+    assert.ok(Math.abs(empty.metrics.distill_loss - 3) < 0.5, `the empty cell's relative error is about 1 per stage: ${empty.metrics.distill_loss}`);
+    assert.ok(conv.metrics.valid_acc >= 0 && conv.metrics.valid_acc <= 100);
+    const files = readdirSync(dir);
+    assert.equal(files.filter((f) => f.startsWith("nb201-teacher-")).length, 1, "the teacher is kept in the cache");
+    assert.deepEqual((await make().run(spec(CELLS[0], 0), ctx)).metrics, conv.metrics, "teacher and supernet found again: the same scores");
+    // Bad input: a teacher that is no NB201 cell, distillation with few-shot.
+    assert.throws(() => registry.evaluators.supernet.options.parse({ ...TINY, distill: { teacher: "conv" } }), /not an NB201 cell/);
+    assert.throws(() => registry.evaluators.supernet.options.parse({ ...TINY, distill: {}, few_shot: {} }), /cannot be combined/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

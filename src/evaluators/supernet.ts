@@ -11,6 +11,8 @@ import type { ImageDataset } from "../data/datasets.js";
 import type { EvaluatorContext } from "./context.js";
 import { NB201_COLUMNS, NB201_OPS, loadNb201, parseArchString, type Nb201Table } from "../benchmarks/nb201.js";
 import type { Nb201Supernet } from "../oneshot/nb201-supernet.js";
+import type { DistillTeacher } from "../oneshot/single-path.js";
+import { DEFAULT_TEACHER_CELL } from "../oneshot/distill-teacher.js";
 
 const options = z.strictObject({
   dataset: z.string().default("fashion-mnist").describe(DATASET_HELP),
@@ -26,9 +28,22 @@ const options = z.strictObject({
     .strictObject({ edge: z.number().int().min(0).max(5).default(0), epochs: z.number().int().min(1).default(5) })
     .optional()
     .describe("few-shot NAS (Zhao et al. 2021): after the one-shot training, one sub-supernet per operation of this edge (0-5), each fine-tuned `epochs` with that edge fixed; a cell is scored by the sub-supernet of its operation there"),
+  distill: z
+    .strictObject({
+      teacher: z.string().default(DEFAULT_TEACHER_CELL).describe("the teacher's NB201 cell (default: NB201's best on CIFAR-10)"),
+      teacher_epochs: z.number().int().min(1).optional().describe("epochs the teacher is trained from scratch (default: the supernet's epochs)"),
+      lr: z.number().positive().default(0.01).describe("the supernet's learning rate when distilled (Adam, cosine to 0; `lr` stays the teacher's, SGD)"),
+    })
+    .optional()
+    .describe("block-wise distillation (DNA, Li et al. 2020): a teacher network (same skeleton) is trained first; each supernet stage then learns to map the teacher's features at its input to those at its output; cells report distill_loss (DNA's rating, lower is better) and valid_acc through the teacher's stem and classifier"),
   report_nb201: z.boolean().default(true).describe("also report, hidden from the strategy, the cell's NAS-Bench-201 test accuracy on CIFAR-10 / CIFAR-100 / ImageNet16-120 (a table lookup)"),
 });
 export type SupernetEvaluatorOptions = z.infer<typeof options>;
+
+const checkedOptions = options.superRefine((o, ctx) => {
+  if (o.distill && o.few_shot) ctx.addIssue({ code: "custom", path: ["distill"], message: "distill and few_shot cannot be combined: pick one supernet training" });
+  if (o.distill && !parseArchString(o.distill.teacher)) ctx.addIssue({ code: "custom", path: ["distill", "teacher"], message: `not an NB201 cell: ${JSON.stringify(o.distill.teacher)}` });
+});
 
 /**
  * Scores NB201 cells with the weights they inherit from one trained supernet (one-shot NAS):
@@ -39,13 +54,15 @@ export type SupernetEvaluatorOptions = z.infer<typeof options>;
  */
 export class SupernetEvaluator implements Evaluator {
   readonly name = "supernet";
-  readonly metrics = ["valid_acc", "valid_loss"];
-  private loaded?: Promise<{ net: Nb201Supernet; subs?: Nb201Supernet[]; train: ImageDataset; valid: ImageDataset; table?: Nb201Table }>;
+  readonly metrics: string[];
+  private loaded?: Promise<{ net: Nb201Supernet; subs?: Nb201Supernet[]; teacher?: DistillTeacher; train: ImageDataset; valid: ImageDataset; table?: Nb201Table }>;
 
   constructor(
     private readonly o: SupernetEvaluatorOptions,
     private readonly ctx: EvaluatorContext,
-  ) {}
+  ) {
+    this.metrics = o.distill ? ["valid_acc", "valid_loss", "distill_loss"] : ["valid_acc", "valid_loss"];
+  }
 
   private load() {
     this.loaded ??= (async () => {
@@ -58,13 +75,18 @@ export class SupernetEvaluator implements Evaluator {
       const { trainSinglePath } = await import("../oneshot/single-path.js");
       const cacheDir = this.o.cache_dir ? resolve(this.ctx.configDir, this.o.cache_dir) : join(tmpdir(), "archsearch-supernets");
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      const { few_shot: fewShot, ...base } = this.o;
-      const net = await trainSinglePath(base, split.train, this.ctx.seed, cacheDir, log);
+      const { few_shot: fewShot, distill, ...base } = this.o;
+      let teacher: DistillTeacher | undefined;
+      if (distill) {
+        const { trainTeacher } = await import("../oneshot/distill-teacher.js");
+        teacher = { ...(await trainTeacher({ ...base, cell: distill.teacher, epochs: distill.teacher_epochs ?? base.epochs }, split.train, this.ctx.seed, cacheDir, log)), lr: distill.lr };
+      }
+      const net = await trainSinglePath(base, split.train, this.ctx.seed, cacheDir, log, undefined, teacher);
       const subs: Nb201Supernet[] | undefined = fewShot ? [] : undefined;
       for (let op = 0; fewShot && op < NB201_OPS.length; op++) {
         subs!.push(await trainSinglePath({ ...base, epochs: fewShot.epochs, fixed: { edge: fewShot.edge, op } }, split.train, this.ctx.seed, cacheDir, log, { net, key: net.cacheKey }));
       }
-      return { net, subs, train: split.train, valid, table: this.o.report_nb201 ? loadNb201() : undefined };
+      return { net, subs, teacher, train: split.train, valid, table: this.o.report_nb201 ? loadNb201() : undefined };
     })();
     return this.loaded;
   }
@@ -73,12 +95,15 @@ export class SupernetEvaluator implements Evaluator {
     const cell = String(spec.arch);
     const parsed = parseArchString(cell);
     if (!parsed) throw new UserError(`the supernet evaluator scores NB201 cells; ${JSON.stringify(spec.arch)} is not one`);
-    const { net: oneShot, subs, train, valid, table } = await this.load();
+    const { net: oneShot, subs, teacher, train, valid, table } = await this.load();
     const started = performance.now();
-    const { inheritedAccuracy } = await import("../oneshot/single-path.js");
+    const { inheritedAccuracy, distilledScore } = await import("../oneshot/single-path.js");
     const ops = parsed.map((op) => NB201_OPS.indexOf(op));
     const net = subs ? subs[ops[this.o.few_shot!.edge]] : oneShot;
-    const r = await inheritedAccuracy(net, ops, train, valid, this.o);
+    const r = teacher ? await distilledScore(net, teacher.net, ops, train, valid, this.o) : await inheritedAccuracy(net, ops, train, valid, this.o);
+    const metrics: Metrics = { valid_acc: r.acc, valid_loss: r.loss };
+    const distill = (r as { distill?: number }).distill;
+    if (distill !== undefined) metrics.distill_loss = distill;
     const hidden: Metrics = {};
     if (table) {
       const row = table.indexOf.get(cell);
@@ -88,13 +113,13 @@ export class SupernetEvaluator implements Evaluator {
         hidden.nb201_imagenet16_test = table.column(NB201_COLUMNS.imagenet16.test)[row];
       }
     }
-    return { metrics: { valid_acc: r.acc, valid_loss: r.loss }, hidden, costSeconds: (performance.now() - started) / 1000 };
+    return { metrics, hidden, costSeconds: (performance.now() - started) / 1000 };
   }
 }
 
 export const supernetEvaluator: Component<SupernetEvaluatorOptions, EvaluatorContext, Evaluator> = {
   name: "supernet",
   description: "One-shot scoring of NB201 cells with weights inherited from a single-path-trained supernet (SPOS with rea, RS-WS with random), BN recalibrated per cell.",
-  options,
+  options: checkedOptions,
   create: (opts, ctx) => new SupernetEvaluator(opts, ctx),
 };

@@ -154,9 +154,25 @@ export class Nb201Network extends Module {
   forward(x: Tensor): Tensor {
     let y = this.stemBn.forward(this.stem.forward(x));
     for (const m of this.body) y = m.forward(y);
+    return this.classify(y);
+  }
+
+  /** The features after the stem and after each of the three stages (a teacher's targets in block-wise distillation). */
+  stageFeatures(x: Tensor): Tensor[] {
+    const n = (this.body.length - 2) / 3;
+    const out = [this.stemBn.forward(this.stem.forward(x))];
+    let y = out[0];
+    this.body.forEach((m, i) => {
+      y = m.forward(y);
+      if (i === n - 1 || i === 2 * n || i === 3 * n + 1) out.push(y);
+    });
+    return out;
+  }
+
+  /** Logits from the last stage's features. */
+  classify(y: Tensor): Tensor {
     const r = this.lastBn.forward(y).relu();
     reluRecorder?.(r);
-    y = F.adaptiveAvgPool2d(r, 1).flatten(1);
-    return this.classifier.forward(y);
+    return this.classifier.forward(F.adaptiveAvgPool2d(r, 1).flatten(1));
   }
 }

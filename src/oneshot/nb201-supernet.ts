@@ -160,16 +160,51 @@ export class Nb201Supernet extends Module {
 
   /** Logits for a batch along a path choice. */
   run(x: Tensor, path: PathChoice): Tensor {
-    const table = path.kind === "mixed" ? path.weights : path.gates;
-    const rows = table ? NB201_EDGES.map((_, e) => table.slice(0, e, e + 1).reshape([NB201_OPS.length])) : undefined;
-    const stem = this.stem.forward(x);
-    let y = this.stemBn.forward(stem);
-    stem.dispose(); // (each handle let go once used: autograd keeps what backward needs)
-    for (const m of this.body) {
-      const next = m instanceof SupernetCell ? m.run(y, path, rows) : m.forward(y);
-      y.dispose();
+    const rows = this.edgeRows(path);
+    let y = this.stemOf(x);
+    for (let b = 0; b < 3; b++) {
+      const next = this.block(b, y, path, rows);
+      y.dispose(); // (each handle let go once used: autograd keeps what backward needs)
       y = next;
     }
+    for (const row of rows ?? []) row.dispose();
+    return this.head(y);
+  }
+
+  /** The per-edge rows [5] of the path's weights or gates (dispose them after use); undefined for a plain single path. */
+  edgeRows(path: PathChoice): Tensor[] | undefined {
+    const table = path.kind === "mixed" ? path.weights : path.gates;
+    return table ? NB201_EDGES.map((_, e) => table.slice(0, e, e + 1).reshape([NB201_OPS.length])) : undefined;
+  }
+
+  /** The stem's features (stem conv + BN). */
+  stemOf(x: Tensor): Tensor {
+    const stem = this.stem.forward(x);
+    const y = this.stemBn.forward(stem);
+    stem.dispose();
+    return y;
+  }
+
+  /**
+   * Stage `b` (0-2) on features x: the residual reduction before it (stages 1 and 2), then its
+   * cells. Blocks of block-wise distillation (DNA) are these stages. `rows` from edgeRows(path).
+   */
+  block(b: number, x: Tensor, path: PathChoice, rows?: Tensor[]): Tensor {
+    const n = this.opts.cellsPerStage ?? 5;
+    const first = b === 0 ? 0 : b * (n + 1) - 1;
+    const last = (b + 1) * (n + 1) - 1; // exclusive
+    let y = x;
+    for (let i = first; i < last; i++) {
+      const m = this.body[i];
+      const next = m instanceof SupernetCell ? m.run(y, path, rows) : m.forward(y);
+      if (y !== x) y.dispose();
+      y = next;
+    }
+    return y === x ? x.mul(1) : y;
+  }
+
+  /** Logits from the last stage's features (BN, ReLU, global average pooling, classifier); lets go of y. */
+  head(y: Tensor): Tensor {
     const bn = this.lastBn.forward(y);
     y.dispose();
     const r = bn.relu();
@@ -178,7 +213,6 @@ export class Nb201Supernet extends Module {
     r.dispose();
     const logits = this.classifier.forward(pooled.flatten(1));
     pooled.dispose();
-    for (const row of rows ?? []) row.dispose();
     return logits;
   }
 }
