@@ -6,9 +6,11 @@
  * test accuracy, on the official test split). Beside them, random search with real training
  * and REA (the same recipe, cells scored on the validation part) given the mean CPU time of the searches.
  *
+ * (`--space fbnet`: FBNet's hardware-aware DNAS at several latency weights, see one-shot-fbnet.ts.)
+ *
  *   npm run bench -- one-shot [--dataset fashion-mnist] [--seeds 1] [--methods darts,beta_darts,gdas,spos,rsws]
  *        [--max-train 4000] [--channels 8] [--cells 1] [--epochs 10] [--batch 64] [--trials 30]
- *        [--retrain-epochs 4] [--no-retrain] [--no-same-time]
+ *        [--retrain-epochs 4] [--no-retrain] [--no-same-time] [--same-time-s S] (--methods none --same-time-s S: only the same-time searches)
  *
  * The published figures printed beside come from searches on CIFAR-10 itself at full size (C 16,
  * N 5, 50 epochs, 25,000 images per half); a 2-core machine searches far smaller supernets, so
@@ -52,7 +54,12 @@ interface Row {
 }
 
 export async function oneShotBench(argv: string[]) {
+  const spaceArg = argv.findIndex((a) => a === "--space" || a.startsWith("--space="));
+  const spaceName = spaceArg < 0 ? "nb201" : argv[spaceArg].includes("=") ? argv[spaceArg].split("=")[1] : argv[spaceArg + 1];
+  if (spaceName === "fbnet") return (await import("./one-shot-fbnet.js")).fbnetDnasBench(argv);
+  if (spaceName !== "nb201") throw new Error(`--space must be nb201 or fbnet, got ${spaceName}`);
   const { values } = benchArgs(argv, {
+    space: { type: "string", default: "nb201" },
     dataset: { type: "string", default: "fashion-mnist" },
     seeds: { type: "string", default: "1" },
     methods: { type: "string", default: "darts,beta_darts,gdas,spos,rsws" },
@@ -65,6 +72,7 @@ export async function oneShotBench(argv: string[]) {
     "retrain-epochs": { type: "string", default: "4" },
     "no-retrain": { type: "boolean", default: false },
     "no-same-time": { type: "boolean", default: false },
+    "same-time-s": { type: "string", default: "" },
   });
   const num = (k: string) => {
     const v = Number(values[k]);
@@ -73,7 +81,7 @@ export async function oneShotBench(argv: string[]) {
   };
   const dataset = String(values.dataset);
   const seeds = num("seeds");
-  const methods = String(values.methods).split(",").map((m) => m.trim());
+  const methods = String(values.methods).split(",").map((m) => m.trim()).filter((m) => m !== "" && m !== "none");
   for (const m of methods) if (!["darts", "darts2", "beta_darts", "gdas", "spos", "rsws", "fair_spos"].includes(m)) throw new Error(`unknown method ${m}: darts, darts2, beta_darts, gdas, spos, fair_spos, rsws`);
   const size = { max_train: num("max-train"), channels: num("channels"), cells_per_stage: num("cells"), epochs: num("epochs"), batch_size: num("batch") };
   const table = loadNb201();
@@ -131,8 +139,11 @@ export async function oneShotBench(argv: string[]) {
   // Random search and REA with real training, given the mean search time (cells scored by validation accuracy).
   type SameTime = { nb201: [number, number, number]; fmnist: number; trials: number };
   const sameTime: Record<string, SameTime> = {};
-  if (!values["no-same-time"] && rows.length > 0) {
-    const budgetS = rows.reduce((a, r) => a + r.searchS, 0) / rows.length;
+  // (--same-time-s sets the time instead: the searches' own times are only fair on an otherwise idle machine.)
+  const givenS = values["same-time-s"] ? Number(values["same-time-s"]) : undefined;
+  if (givenS !== undefined && !(givenS > 0)) throw new Error(`--same-time-s must be a positive number of seconds, got ${String(values["same-time-s"])}`);
+  if (!values["no-same-time"] && (rows.length > 0 || givenS !== undefined)) {
+    const budgetS = givenS ?? rows.reduce((a, r) => a + r.searchS, 0) / rows.length;
     const evaluator = recipe(retrainEpochs);
     for (const name of ["random", "rea"] as const) {
       const c = registry.strategies[name];
