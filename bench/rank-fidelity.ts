@@ -8,13 +8,14 @@
  * - fair: FairNAS' strict fairness, every operation of every edge once per step (Chu et al. 2021);
  * - few_shot: spos, then one sub-supernet per operation of edge 0 fine-tuned with it fixed (Zhao et al. 2021);
  * - distill: block-wise distillation from a teacher (DNA, Li et al. 2020): cells rated by their
- *   distillation error (lower is better; "distill_acc" rates them by accuracy through the teacher's head instead).
+ *   accuracy through the teacher's stem and head, as the others by inherited accuracy
+ *   ("distill_loss" rates them by DNA's distillation error instead, lower is better).
  * Kendall tau and Spearman between the two, per variant.
  *
  *   npm run bench -- rank-fidelity [--archs 30] [--dataset fashion-mnist] [--max-train 4000] [--channels 8] [--cells 1]
  *        [--epochs 10] [--few-shot-epochs 3] [--standalone-epochs 4] [--teacher-epochs 10] [--variants spos,fair,few_shot,distill]
  *
- * Ends with {"archs","kendall_tau":{"spos","fair","few_shot","distill"},"spearman":{...}}.
+ * Ends with {"archs","kendall_tau":{"spos","fair","few_shot","distill","distill_loss"},"spearman":{...}}.
  */
 import { performance } from "node:perf_hooks";
 import { Rng } from "../src/core/rng.js";
@@ -74,7 +75,7 @@ export async function rankFidelityBench(argv: string[]) {
     if ((i + 1) % 5 === 0) console.error(`  stand-alone: ${i + 1}/${cells.length} trained (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
 
-  const kendall: Record<string, number | null> = { spos: null, fair: null, few_shot: null, distill: null, distill_acc: null };
+  const kendall: Record<string, number | null> = { spos: null, fair: null, few_shot: null, distill: null, distill_loss: null };
   const spear: Record<string, number | null> = { ...kendall };
   const times: Record<string, number> = {};
   for (const v of variants) {
@@ -98,8 +99,8 @@ export async function rankFidelityBench(argv: string[]) {
       if (v === "distill") distilled.push(-m.distill_loss); // lower error ranks higher
     }
     times[v] = (performance.now() - t) / 1000;
-    // DNA rates cells by their distillation error; the accuracy through the teacher's head is shown beside.
-    const rated: [string, number[]][] = v === "distill" ? [["distill", distilled], ["distill_acc", inherited]] : [[v, inherited]];
+    // Rated by inherited accuracy like the others; DNA's own rating, the distillation error, beside.
+    const rated: [string, number[]][] = v === "distill" ? [["distill", inherited], ["distill_loss", distilled]] : [[v, inherited]];
     for (const [name, scores] of rated) {
       kendall[name] = kendallTau(scores, standalone);
       spear[name] = spearman(scores, standalone);
@@ -108,9 +109,9 @@ export async function rankFidelityBench(argv: string[]) {
   }
   console.log(`rank fidelity on ${dataset}: ${cells.length} NB201 cells, supernets C=${size.channels} N=${size.cells_per_stage} ${num("epochs")} epochs on ${size.max_train} images; reference: each cell trained from scratch ${epochs} epochs, test accuracy`);
   console.log(`${"variant".padEnd(12)}${"Kendall tau".padEnd(14)}${"Spearman".padEnd(12)}seconds`);
-  for (const v of [...ALL_VARIANTS, "distill_acc"]) {
+  for (const v of [...ALL_VARIANTS, "distill_loss"]) {
     const k = kendall[v];
-    const secs = times[v === "distill_acc" ? "distill" : v];
+    const secs = times[v === "distill_loss" ? "distill" : v];
     console.log(`${v.padEnd(12)}${k === null ? "-".padEnd(14) : k.toFixed(3).padEnd(14)}${spear[v] === null ? "-".padEnd(12) : spear[v]!.toFixed(3).padEnd(12)}${secs !== undefined ? secs.toFixed(0) : "not run"}`);
   }
   const r3 = (x: number | null) => (x === null ? null : Math.round(x * 1000) / 1000);
