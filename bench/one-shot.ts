@@ -82,7 +82,7 @@ export async function oneShotBench(argv: string[]) {
   const dataset = String(values.dataset);
   const seeds = num("seeds");
   const methods = String(values.methods).split(",").map((m) => m.trim()).filter((m) => m !== "" && m !== "none");
-  for (const m of methods) if (!["darts", "darts2", "beta_darts", "gdas", "spos", "rsws", "fair_spos"].includes(m)) throw new Error(`unknown method ${m}: darts, darts2, beta_darts, gdas, spos, fair_spos, rsws`);
+  for (const m of methods) if (!["darts", "darts2", "beta_darts", "gdas", "spos", "rsws", "fair_spos", "dna"].includes(m)) throw new Error(`unknown method ${m}: darts, darts2, beta_darts, gdas, spos, fair_spos, rsws, dna`);
   const size = { max_train: num("max-train"), channels: num("channels"), cells_per_stage: num("cells"), epochs: num("epochs"), batch_size: num("batch") };
   const table = loadNb201();
   const test = (cell: string): [number, number, number] => {
@@ -110,10 +110,18 @@ export async function oneShotBench(argv: string[]) {
     for (let seed = 0; seed < seeds; seed++) {
       const t0 = performance.now();
       let cell: string;
-      if (method === "spos" || method === "rsws" || method === "fair_spos") {
+      if (method === "spos" || method === "rsws" || method === "fair_spos" || method === "dna") {
         const evaluator = registry.evaluators.supernet.create(
           // A cache of its own per method and run: each search pays for its supernet's training (RS-WS would reuse SPOS' otherwise).
-          registry.evaluators.supernet.options.parse({ dataset, ...size, sampling: method === "fair_spos" ? "fair" : "uniform", eval_images: 1000, cache_dir: join(scratch, `${method}-${seed}`) }),
+          registry.evaluators.supernet.options.parse({
+            dataset,
+            ...size,
+            sampling: method === "fair_spos" ? "fair" : "uniform",
+            eval_images: 1000,
+            cache_dir: join(scratch, `${method}-${seed}`),
+            // dna: block-wise distillation from a teacher (every edge a 3x3 convolution) trained as long as the supernet
+            ...(method === "dna" ? { distill: {} } : {}),
+          }),
           { configDir: process.cwd(), seed },
         ) as Evaluator;
         const strategyName = method === "rsws" ? "random" : "rea";

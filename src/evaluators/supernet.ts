@@ -30,7 +30,7 @@ const options = z.strictObject({
     .describe("few-shot NAS (Zhao et al. 2021): after the one-shot training, one sub-supernet per operation of this edge (0-5), each fine-tuned `epochs` with that edge fixed; a cell is scored by the sub-supernet of its operation there"),
   distill: z
     .strictObject({
-      teacher: z.string().default(DEFAULT_TEACHER_CELL).describe("the teacher's NB201 cell (default: NB201's best on CIFAR-10)"),
+      teacher: z.string().default(DEFAULT_TEACHER_CELL).describe("the teacher's NB201 cell (default: every edge a 3x3 convolution)"),
       teacher_epochs: z.number().int().min(1).optional().describe("epochs the teacher is trained from scratch (default: the supernet's epochs)"),
       lr: z.number().positive().default(0.01).describe("the supernet's learning rate when distilled (Adam, cosine to 0; `lr` stays the teacher's, SGD)"),
     })
