@@ -215,6 +215,19 @@ export function apiRoutes(o: ApiOptions): Router {
     sendJson(res, 200, await curves(c, top, url.searchParams.get("metric") || c.objectives.primary.metric));
   });
 
+  // Parallel coordinates: the finished trials' objectives and decisions, column by column (an even sample above `max`).
+  r.get("/api/experiments/:name/columns", async ({ res, params, url }) => {
+    const c = await experiment(hub, params.name);
+    const max = intParam(url, "max", 5000, 10, 100_000);
+    const done = [...c.trials.values()].filter((t) => t.rec.status === "finished" && t.rec.metrics).sort((a, b) => a.rec.number - b.rec.number);
+    const step = Math.max(1, done.length / max);
+    const rows: CachedTrial[] = [];
+    for (let i = 0; i < done.length && rows.length < max; i += step) rows.push(done[Math.floor(i)]);
+    const names = [...c.objectives.list.map((ob) => `m.${ob.metric}`), ...[...c.columns.keys()].filter((k) => k.startsWith("arch.") || k.startsWith("hp."))];
+    const columns = names.filter((n) => c.columns.has(n)).map((name) => ({ name, numeric: c.columns.get(name)!.numeric, values: rows.map((t) => t.cols[name] ?? null) }));
+    sendJson(res, 200, { total: done.length, numbers: rows.map((t) => t.rec.number), columns });
+  });
+
   r.get("/api/experiments/:name/importance", async ({ res, params }) => {
     const c = await experiment(hub, params.name);
     sendJson(res, 200, importance(c));
@@ -265,10 +278,17 @@ async function curves(c: ExperimentCache, k: number, metric: string) {
   const sign = obj?.direction === "min" ? -1 : 1;
   const stopsAt = new Map<number, { paused: number; pruned: number }>();
   const candidates: { t: CachedTrial; v: number }[] = [];
+  const stepOf = (t: CachedTrial) => {
+    const v = t.rec.fidelity ? Object.values(t.rec.fidelity)[0] : undefined;
+    return typeof v === "number" ? v : undefined;
+  };
+  // No scheduler stops a trial at its final step: a trial pruned there was ruled out before
+  // training (an infeasible cheap metric), not at a rung.
+  let maxStep = -Infinity;
+  for (const t of c.trials.values()) if (t.rec.status === "finished") maxStep = Math.max(maxStep, stepOf(t) ?? -Infinity);
   for (const t of c.trials.values()) {
-    const f = t.rec.fidelity;
-    const step = f ? Object.values(f)[0] : undefined;
-    if ((t.rec.status === "paused" || t.rec.status === "pruned") && typeof step === "number" && t.rec.metrics) {
+    const step = stepOf(t);
+    if ((t.rec.status === "paused" || t.rec.status === "pruned") && step !== undefined && step < maxStep && t.rec.metrics) {
       const s = stopsAt.get(step) ?? { paused: 0, pruned: 0 };
       s[t.rec.status]++;
       stopsAt.set(step, s);

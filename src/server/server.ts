@@ -112,6 +112,10 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       }
       return;
     }
+    if (url.pathname === "/favicon.ico") {
+      res.writeHead(204);
+      return res.end();
+    }
     const asset = assets.get(url.pathname);
     if (!asset) return refuse(404, `not found: ${url.pathname} (the dashboard is at /)`);
     res.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache" });
