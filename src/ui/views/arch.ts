@@ -48,9 +48,10 @@ function cellSvg(view: { nodes: number; edges: { from: number; to: number; op: s
 }
 
 function chainSvg(blocks: string[]): Element {
-  const bw = 130;
+  // wide enough for the longest label: labels are shown whole
+  const bw = Math.max(130, 7 * Math.max(...blocks.map((b) => b.length)) + 16);
   const bh = 44;
-  const perRow = 6;
+  const perRow = Math.max(1, Math.min(6, Math.floor(1100 / (bw + 30))));
   const rows = Math.ceil(blocks.length / perRow);
   const W = perRow * (bw + 30) + 20;
   const H = rows * (bh + 40) + 20;
@@ -62,7 +63,7 @@ function chainSvg(blocks: string[]): Element {
     const y = 10 + r * (bh + 40);
     svg.appendChild(s("rect", { x, y, width: bw, height: bh, rx: 6, fill: b === "skip" ? "#eee" : "#e9f5f2", stroke: "#2a9d8f" }));
     svg.appendChild(s("text", { x: x + bw / 2, y: y + 17, "text-anchor": "middle", class: "caption" }, `#${i}`));
-    svg.appendChild(s("text", { x: x + bw / 2, y: y + 34, "text-anchor": "middle", class: "block-label" }, b.length > 20 ? `${b.slice(0, 19)}…` : b));
+    svg.appendChild(s("text", { x: x + bw / 2, y: y + 34, "text-anchor": "middle", class: "block-label" }, b));
     if (i + 1 < blocks.length && c + 1 < perRow) svg.appendChild(s("line", { x1: x + bw, y1: y + bh / 2, x2: x + bw + 30, y2: y + bh / 2, stroke: "#555", "stroke-width": 2 }));
   });
   return svg;
