@@ -26,12 +26,14 @@ export class ParetoFront2D<T> {
     }
     // a point with x' >= x and y' >= y dominates (or equals) it; the best y among x' >= x is at lo
     if (lo < this.xs.length && this.ys[lo] >= y) return false;
-    // points left of lo with y' <= y (contiguous, ending at lo - 1) are dominated by the new one
+    // dominated by the new point: the one at lo if its x is equal (its y is lower, checked above),
+    // and the run of points left of lo with y' <= y
+    const to = lo < this.xs.length && this.xs[lo] === x ? lo + 1 : lo;
     let from = lo;
     while (from > 0 && this.ys[from - 1] <= y) from--;
-    this.xs.splice(from, lo - from, x);
-    this.ys.splice(from, lo - from, y);
-    this.items.splice(from, lo - from, item);
+    this.xs.splice(from, to - from, x);
+    this.ys.splice(from, to - from, y);
+    this.items.splice(from, to - from, item);
     return true;
   }
 

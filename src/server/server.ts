@@ -48,11 +48,11 @@ const HEADERS = {
 
 /** Opens the store read-only in spirit (the server calls no write), checking it can be read. */
 async function openForReading(storage: string): Promise<Store> {
-  const isFile = !/^postgres(ql)?:\/\//i.test(storage) && storage !== ":memory:" && storage !== "sqlite::memory:";
+  const isFile = !/^[a-z][a-z0-9+.-]*:\/\//i.test(storage) && storage !== ":memory:" && storage !== "sqlite::memory:";
   // Opening a SQLite path that does not exist would create an empty store: refuse instead.
   if (isFile) {
     const path = storage.startsWith("sqlite:") ? storage.slice("sqlite:".length) : storage;
-    if (!existsSync(path)) throw new UserError(`cannot open store "${storage}": no such file (give the SQLite file your experiments write, or a postgres:// URL, with --storage)`);
+    if (!existsSync(path)) throw new UserError(`cannot open store "${path}": no such file (give the SQLite file your experiments write, or a postgres:// URL, with --storage)`);
   }
   let store: Store;
   try {

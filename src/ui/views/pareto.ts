@@ -28,7 +28,8 @@ export function paretoView(root: HTMLElement, exp: ExperimentDetail) {
     const fresh = rows.filter((r) => r[1] === "finished" && !seen.has(r[0]) && typeof r[6] === "number" && typeof r[7] === "number");
     for (const r of fresh) {
       seen.add(r[0]);
-      if (r[5] === 1) front.add(sign(o1.direction) * (r[6] as number), sign(o2.direction) * (r[7] as number), r[0]);
+      // cache hits repeat an earlier trial's result: left out, as `archsearch best` does
+      if (r[5] === 1 && r[4] === 0) front.add(sign(o1.direction) * (r[6] as number), sign(o2.direction) * (r[7] as number), r[0]);
     }
     const done = rows.filter((r) => r[1] === "finished" && typeof r[6] === "number" && typeof r[7] === "number");
     const feasible = done.filter((r) => r[5] === 1);
@@ -63,7 +64,7 @@ export function paretoView(root: HTMLElement, exp: ExperimentDetail) {
       const xsH: number[] = [];
       const ysH: number[] = [];
       for (const r of done) {
-        if (r[5] === 1) replay.add(sign(o1.direction) * (r[6] as number), sign(o2.direction) * (r[7] as number), r[0]);
+        if (r[5] === 1 && r[4] === 0) replay.add(sign(o1.direction) * (r[6] as number), sign(o2.direction) * (r[7] as number), r[0]);
         xsH.push(r[0]);
         ysH.push(replay.hypervolume(rx, ry));
       }
