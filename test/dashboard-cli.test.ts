@@ -6,7 +6,10 @@ import { get as httpGet } from "node:http";
 import type { ChildProcess } from "node:child_process";
 import { cli, cliAsync } from "./cli-util.js";
 import { run } from "./dashboard-util.js";
-import { existsSync, mkdtempSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { ROOT } from "./cli-util.js";
+import { SqliteStore } from "../src/stores/sqlite.js";
 import { tmpdir } from "node:os";
 import { startDashboard, type Dashboard } from "../src/server/index.js";
 import { pageConfig } from "../src/server/api.js";
@@ -112,5 +115,38 @@ describe("dashboard command: bad input and access", () => {
     const cfg = pageConfig({ name: "x", storage: "postgres://nas:s3cret@db.internal:5432/nas?schema=a" });
     assert.doesNotMatch(JSON.stringify(cfg), /s3cret/);
     assert.match(String(cfg.storage), /nas:\*\*\*@db\.internal/);
+  });
+
+  test("an older store is refused, not migrated: the file stays byte for byte as it was", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "archsearch-dash-old-"));
+    const old = join(dir, "release-0.1.sqlite");
+    copyFileSync(join(ROOT, "test/fixtures/release-0.1-rea.sqlite"), old);
+    const digest = () => createHash("sha256").update(readFileSync(old)).digest("hex");
+    const before = digest();
+    const r = cli(["dashboard", "--storage", old, "--port", "0"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /schema version 3, older than this archsearch's \(\d+\), and is opened read-only here, so it is not migrated: run any other archsearch command on it once to migrate it/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.equal(digest(), before);
+    assert.deepEqual(readdirSync(dir), ["release-0.1.sqlite"]); // no journal, WAL or shared-memory file left either
+    // the digest does see a migration: a read-write opening changes the file
+    await new SqliteStore(old).close();
+    assert.notEqual(digest(), before);
+  });
+
+  test("a running dashboard writes nothing: the store file is unchanged after every view's data was read", async () => {
+    const digest = () => createHash("sha256").update(readFileSync(db)).digest("hex");
+    const before = digest();
+    const d: Dashboard = await startDashboard({ storage: db, port: 0, log: () => {} });
+    try {
+      const name = "nb201-rea-cifar10";
+      for (const path of ["", "/points", "/trials?limit=5", "/trials/1", "/curves", "/columns", "/importance", "/workers"]) {
+        const res = await fetch(new URL(`/api/experiments/${name}${path}`, d.url));
+        assert.equal(res.status, 200, path);
+      }
+    } finally {
+      await d.close();
+    }
+    assert.equal(digest(), before);
   });
 });

@@ -46,7 +46,7 @@ const HEADERS = {
   "x-frame-options": "DENY",
 };
 
-/** Opens the store read-only in spirit (the server calls no write), checking it can be read. */
+/** Opens the store read-only (no migration; a SQLite file through a read-only connection), checking it can be read. */
 async function openForReading(storage: string): Promise<Store> {
   const isFile = !/^[a-z][a-z0-9+.-]*:\/\//i.test(storage) && storage !== ":memory:" && storage !== "sqlite::memory:";
   // Opening a SQLite path that does not exist would create an empty store: refuse instead.
@@ -56,7 +56,7 @@ async function openForReading(storage: string): Promise<Store> {
   }
   let store: Store;
   try {
-    store = openStore(storage);
+    store = openStore(storage, { readOnly: true });
     await store.listExperiments();
   } catch (e) {
     throw new UserError(`cannot open store "${redactUrl(storage)}": ${(e as Error).message.replace(storage, redactUrl(storage))}`);

@@ -22,12 +22,41 @@ import { runKey } from "../core/search-state.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey, checkLimit, groupValues } from "./common.js";
 import { type ArtifactRow, type ClaimedTrialRow, type ExperimentRow, type TrialRow, EXPERIMENT_LEVEL, int, metricsText, toArtifact, toExperiment as experimentFromRow, toTrial as trialFromRow } from "./rows.js";
-import { migrateSqlite, sqliteSchemaVersion } from "./sqlite/migrations.js";
+import { migrateSqlite, sqliteSchemaVersion, SQLITE_SCHEMA_VERSION } from "./sqlite/migrations.js";
 
 export { SQLITE_SCHEMA_VERSION } from "./sqlite/migrations.js";
 
 /** How long a SQLite driver lease lasts without being released (its holder died). */
 export const SQLITE_DRIVER_LEASE_MS = 30_000;
+
+/** A read-only connection to an existing store at the current schema version (see the constructor). */
+function openReadOnly(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 30_000 });
+  } catch (e) {
+    throw new UserError(`Cannot open SQLite store "${path}" for reading: ${(e as Error).message}`);
+  }
+  let version: number;
+  try {
+    version = sqliteSchemaVersion(db);
+    // user_version is 0 in any SQLite file; an archsearch store also has its tables
+    if (version === 0 || !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'").get()) version = 0;
+  } catch (e) {
+    db.close();
+    throw new UserError(`Cannot open SQLite store "${path}" for reading: ${(e as Error).message}`);
+  }
+  if (version !== SQLITE_SCHEMA_VERSION) {
+    db.close();
+    if (version === 0) throw new UserError(`"${path}" is not an archsearch store (no archsearch tables in it)`);
+    if (version > SQLITE_SCHEMA_VERSION) throw new UserError(`SQLite store "${path}" has schema version ${version}, newer than this archsearch knows (${SQLITE_SCHEMA_VERSION}); upgrade archsearch`);
+    throw new UserError(
+      `SQLite store "${path}" has schema version ${version}, older than this archsearch's (${SQLITE_SCHEMA_VERSION}), and is opened read-only here, so it is not migrated: ` +
+        `run any other archsearch command on it once to migrate it (for example \`archsearch run\` resuming it), or open a migrated copy of it`,
+    );
+  }
+  return db;
+}
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
@@ -47,8 +76,17 @@ export class SqliteStore implements Store {
   /** The update sequence's bump (prepared once: every write runs it). */
   private bumpSeq?: Database.Statement;
 
-  constructor(path: string) {
+  /**
+   * `readOnly`: opens an existing file for reading only (SQLite refuses every write on the
+   * connection) and runs no migration: a file whose schema is older or newer than this
+   * archsearch's is refused with what to do, rather than moved forward.
+   */
+  constructor(path: string, options: { readOnly?: boolean } = {}) {
     this.path = path;
+    if (options.readOnly) {
+      this.db = openReadOnly(path);
+      return;
+    }
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { timeout: 30_000 });
