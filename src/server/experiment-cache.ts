@@ -59,6 +59,13 @@ export class ExperimentCache {
       this.exp = exp;
       changed = true;
     }
+    if (this.seq === 0 && this.store.allTrials) {
+      // the first load: one fast read of everything; slices of changedSince from then on
+      const all = await this.store.allTrials(this.exp.id);
+      for (const t of all.trials) this.apply(t);
+      if (all.trials.length) changed = true;
+      this.seq = all.seq;
+    }
     for (;;) {
       const batch = await this.store.changedSince(this.exp.id, this.seq, BATCH);
       for (const t of batch.trials) this.apply(t);

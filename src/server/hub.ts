@@ -12,6 +12,7 @@ export type Listener = (event: string, data: unknown) => void;
 export class Hub {
   private readonly caches = new Map<string, ExperimentCache>();
   private readonly watches = new Map<string, { listeners: Set<Listener>; timer: NodeJS.Timeout }>();
+  private closed = false;
 
   constructor(
     readonly store: StoreReader,
@@ -29,6 +30,24 @@ export class Hub {
     }
     await c.refresh();
     return c;
+  }
+
+  /**
+   * Loads every experiment's cache, one after the other, in the background: started with the
+   * server, so that the first page opened finds the large experiments read already (or being read).
+   */
+  preload(log: (line: string) => void): Promise<void> {
+    return (async () => {
+      for (const e of await this.store.listExperiments()) {
+        if (this.closed) return;
+        await this.cache(e.name);
+      }
+    })().catch((e: Error) => log(`archsearch dashboard: could not read the store ahead of the first page: ${e.message}`));
+  }
+
+  /** The experiment's cache if it was loaded already (without reading the store). */
+  loaded(name: string): ExperimentCache | undefined {
+    return this.caches.get(name);
   }
 
   /** Starts (or joins) the poll loop of an experiment; returns the function that leaves it. */
@@ -79,6 +98,7 @@ export class Hub {
   }
 
   close(): void {
+    this.closed = true;
     for (const w of this.watches.values()) clearInterval(w.timer);
     this.watches.clear();
   }

@@ -36,6 +36,8 @@ export interface Dashboard {
   tokenGenerated: boolean;
   hub: Hub;
   server: Server;
+  /** Resolves once every experiment's cache was first loaded (started with the server). */
+  preloaded: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -133,6 +135,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     });
     server.listen(o.port ?? 8080, host, () => ok());
   });
+  const preloaded = new Promise<void>((ok) => setImmediate(() => void hub.preload(log).then(ok)));
   const addr = server.address() as AddressInfo;
   const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return {
@@ -141,6 +144,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     tokenGenerated: o.token === undefined && token !== undefined,
     hub,
     server,
+    preloaded,
     async close() {
       hub.close();
       server.closeAllConnections();

@@ -58,6 +58,18 @@ function openReadOnly(path: string): Database.Database {
   return db;
 }
 
+/** The trials table's columns a TrialRecord is made of (allTrials reads them by position). */
+const TRIAL_COLUMNS = ["id", "experiment_id", "number", "status", "point", "arch", "hp", "arch_hash", "fidelity", "metrics", "hidden", "cost_s", "cached_from", "cached_from_experiment", "error", "worker", "created_at", "started_at", "finished_at", "seq", "told_seq", "heard", "data_version"] as const;
+
+/** A raw row of TRIAL_COLUMNS as a TrialRow (one object literal: one shape for every row, which the JIT keeps fast). */
+function rawTrialRow(c: unknown[]): TrialRow {
+  return {
+    id: c[0], experiment_id: c[1], number: c[2], status: c[3], point: c[4], arch: c[5], hp: c[6], arch_hash: c[7], fidelity: c[8], metrics: c[9], hidden: c[10],
+    cost_s: c[11], cached_from: c[12], cached_from_experiment: c[13], error: c[14], worker: c[15], created_at: c[16], started_at: c[17], finished_at: c[18],
+    seq: c[19], told_seq: c[20], heard: c[21], data_version: c[22],
+  } as TrialRow;
+}
+
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
 export { cacheKey };
@@ -393,6 +405,22 @@ export class SqliteStore implements Store {
       .all(experimentId, seq, checkLimit(limit) ?? -1) as TrialRow[];
     const trials = rows.map(toTrial) as ChangedTrial[];
     return { trials, seq: trials.length > 0 ? trials[trials.length - 1].seq : seq };
+  }
+
+  /**
+   * Every trial of the experiment with its sequence, in sequence order, as changedSince(id, 0)
+   * gives them, in one statement (one snapshot) read in raw mode: about three times faster for
+   * a large experiment (building an object per row with named columns is what costs).
+   */
+  async allTrials(experimentId: number): Promise<TrialChanges> {
+    const trials: ChangedTrial[] = [];
+    let seq = 0;
+    for (const c of this.db.prepare(`SELECT ${TRIAL_COLUMNS.join(", ")} FROM trials WHERE experiment_id = ? ORDER BY seq`).raw().iterate(experimentId) as Iterable<unknown[]>) {
+      const t = toTrial(rawTrialRow(c)) as ChangedTrial;
+      trials.push(t);
+      seq = t.seq;
+    }
+    return { trials, seq };
   }
 
   async getTrial(experimentId: number, number: number) {
