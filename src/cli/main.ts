@@ -4,6 +4,7 @@ import { UserError } from "../core/errors.js";
 import { EngineError } from "../engine/errors.js";
 import { exportCommand } from "./export.js";
 import { dashboardCommand } from "./dashboard.js";
+import { reportCommand } from "./report.js";
 import { runWorkersCommand, workerCommand } from "./workers.js";
 import { bestCommand, runCommand, spacesCommand, statusCommand, strategiesCommand, trialsCommand } from "./commands.js";
 
@@ -97,6 +98,15 @@ program
   .option("--token <token>", "access token every request must carry (generated when --host is not loopback)")
   .option("--artifact-dir <dir>", "artifact folder of experiments whose config names none (default beside the SQLite file)")
   .action((o) => dashboardCommand(o));
+program
+  .command("report")
+  .description("write an experiment's dashboard as one self-contained HTML file (data inlined, no network)")
+  .argument("<name>")
+  .option(...storageOpt)
+  .requiredOption("--out <file>", "the HTML file to write")
+  .option("--trial-pages <n>", "trials whose own page the report holds, the best first (default 1000)", positiveInt)
+  .option("--artifact-dir <dir>", "artifact folder of experiments whose config names none")
+  .action((n: string, o) => reportCommand(n, o));
 program.command("spaces").description("list the built-in search spaces").option("--json", "JSON output").action((o) => { spacesCommand(o); });
 program.command("strategies").description("list the search strategies").option("--json", "JSON output").action((o) => { strategiesCommand(o); });
 

@@ -2,8 +2,8 @@ import type { Json } from "../core/json.js";
 import type { TrialRecord } from "../core/store.js";
 import { NB201_EDGES, parseArchString } from "../benchmarks/nb201.js";
 
-/** A table cell: what a trial's column holds. */
-export type Cell = string | number | boolean | null;
+import type { Cell } from "./cell.js";
+export type { Cell } from "./cell.js";
 
 /**
  * A trial flattened to named columns, the unit of the trial table's sort and filter and of the

@@ -1,4 +1,4 @@
-import type { Cell } from "./columns.js";
+import type { Cell } from "./cell.js";
 
 /** One filter of the trial table: `column op value`. */
 export interface Filter {

@@ -1,3 +1,5 @@
+import { offlineAnswer, report } from "./offline.js";
+
 /** A problem the server reported (its message is for the reader) or a failed request. */
 export class ApiError extends Error {
   constructor(
@@ -12,6 +14,14 @@ export class ApiError extends Error {
 export const traffic = { bytes: 0 };
 
 export async function getJson<T>(path: string): Promise<T> {
+  const r = report();
+  if (r) {
+    try {
+      return offlineAnswer(r, path) as T;
+    } catch (e) {
+      throw new ApiError(404, (e as Error).message);
+    }
+  }
   let res: Response;
   try {
     res = await fetch(path, { credentials: "same-origin" });

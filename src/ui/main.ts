@@ -1,5 +1,6 @@
 import { h, clear, fmt } from "./dom.js";
 import { ApiError, enc, expPath, getJson, traffic } from "./api.js";
+import { report } from "./offline.js";
 import type { ExperimentDetail, Summary } from "./types.js";
 import { experimentsView } from "./views/experiments.js";
 import { overviewView } from "./views/overview.js";
@@ -61,6 +62,7 @@ function serialised(view: View): () => void {
 
 /** Listens to an experiment's server-sent change events. */
 function live(name: string, onChange: (d: { counts: Summary["counts"]; status: string; best: number | null; trials: number; seq: number }) => void) {
+  if (report()) return; // a report is a snapshot: nothing to listen to
   const es = new EventSource(`${expPath(name)}/events`);
   es.addEventListener("change", (ev) => onChange(JSON.parse((ev as MessageEvent).data)));
   es.addEventListener("problem", (ev) => showProblem(JSON.parse((ev as MessageEvent).data).message));
@@ -141,7 +143,7 @@ async function route() {
     }
     teardown.push(() => view.dispose?.());
     await view.update();
-    if (view.poll) {
+    if (view.poll && !report()) {
       const update = serialised(view);
       const timer = setInterval(update, 2000);
       teardown.push(() => clearInterval(timer));
