@@ -14,9 +14,10 @@ const multiFidelityBench = async (argv: string[]) => (await import("./multi-fide
 const rankFidelityBench = async (argv: string[]) => (await import("./rank-fidelity.js")).rankFidelityBench(argv);
 const oneShotBench = async (argv: string[]) => (await import("./one-shot.js")).oneShotBench(argv);
 const supernetBench = async (argv: string[]) => (await import("./supernet.js")).supernetBench(argv);
+const dashboardBench = async (argv: string[]) => (await import("./dashboard.js")).dashboardBench(argv);
 const latencyPredictorBench = async (argv: string[]) => (await import("./latency-predictor.js")).latencyPredictorBench(argv);
 
-const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, predictors: predictorsBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench, "multi-fidelity": multiFidelityBench, workers: workersBench, supernet: supernetBench, "one-shot": oneShotBench, "rank-fidelity": rankFidelityBench };
+const benches: Record<string, (argv: string[]) => Promise<void>> = { search: searchBench, overhead: overheadBench, train: trainBench, "zero-cost": zeroCostBench, predictors: predictorsBench, "policy-reuse": policyReuseBench, "multi-objective": multiObjectiveBench, "latency-predictor": latencyPredictorBench, "multi-fidelity": multiFidelityBench, workers: workersBench, supernet: supernetBench, "one-shot": oneShotBench, "rank-fidelity": rankFidelityBench, dashboard: dashboardBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const bench = name ? benches[name] : undefined;

@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from "commander";
 import { UserError } from "../core/errors.js";
 import { EngineError } from "../engine/errors.js";
 import { exportCommand } from "./export.js";
+import { dashboardCommand } from "./dashboard.js";
+import { reportCommand } from "./report.js";
 import { runWorkersCommand, workerCommand } from "./workers.js";
 import { bestCommand, runCommand, spacesCommand, statusCommand, strategiesCommand, trialsCommand } from "./commands.js";
 
@@ -87,6 +89,24 @@ program
   .option("--classes <n>", "classes for code export", positiveInt)
   .option("--input-channels <n>", "input channels for code export (default: 1 for MNIST, else 3)", positiveInt)
   .action((n: string, o) => exportCommand(n, o));
+program
+  .command("dashboard")
+  .description("serve a read-only web dashboard of the store's experiments, live while they run")
+  .option(...storageOpt)
+  .option("--port <port>", "port (0: any free one)", (v: string) => nonNegativeInt(v), 8080)
+  .option("--host <host>", "address to listen on; anything but loopback requires a token", "127.0.0.1")
+  .option("--token <token>", "access token every request must carry (generated when --host is not loopback)")
+  .option("--artifact-dir <dir>", "artifact folder of experiments whose config names none (default beside the SQLite file)")
+  .action((o) => dashboardCommand(o));
+program
+  .command("report")
+  .description("write an experiment's dashboard as one self-contained HTML file (data inlined, no network)")
+  .argument("<name>")
+  .option(...storageOpt)
+  .requiredOption("--out <file>", "the HTML file to write")
+  .option("--trial-pages <n>", "trials whose own page the report holds, the best first (default 1000)", positiveInt)
+  .option("--artifact-dir <dir>", "artifact folder of experiments whose config names none")
+  .action((n: string, o) => reportCommand(n, o));
 program.command("spaces").description("list the built-in search spaces").option("--json", "JSON output").action((o) => { spacesCommand(o); });
 program.command("strategies").description("list the search strategies").option("--json", "JSON output").action((o) => { strategiesCommand(o); });
 

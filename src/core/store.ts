@@ -204,6 +204,11 @@ export interface StoreReader {
    * the watermark sees every trial's latest state, whatever the writers do concurrently.
    */
   changedSince(experimentId: number, seq: number, limit?: number): Promise<TrialChanges>;
+  /**
+   * Optional: what `changedSince(experimentId, 0)` gives (every trial, in sequence order, and the
+   * watermark), read the fastest way the store knows: a reader's first load of a large experiment.
+   */
+  allTrials?(experimentId: number): Promise<TrialChanges>;
 }
 
 /**

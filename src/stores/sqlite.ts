@@ -22,12 +22,53 @@ import { runKey } from "../core/search-state.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey, checkLimit, groupValues } from "./common.js";
 import { type ArtifactRow, type ClaimedTrialRow, type ExperimentRow, type TrialRow, EXPERIMENT_LEVEL, int, metricsText, toArtifact, toExperiment as experimentFromRow, toTrial as trialFromRow } from "./rows.js";
-import { migrateSqlite, sqliteSchemaVersion } from "./sqlite/migrations.js";
+import { migrateSqlite, sqliteSchemaVersion, SQLITE_SCHEMA_VERSION } from "./sqlite/migrations.js";
 
 export { SQLITE_SCHEMA_VERSION } from "./sqlite/migrations.js";
 
 /** How long a SQLite driver lease lasts without being released (its holder died). */
 export const SQLITE_DRIVER_LEASE_MS = 30_000;
+
+/** A read-only connection to an existing store at the current schema version (see the constructor). */
+function openReadOnly(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 30_000 });
+  } catch (e) {
+    throw new UserError(`Cannot open SQLite store "${path}" for reading: ${(e as Error).message}`);
+  }
+  let version: number;
+  try {
+    version = sqliteSchemaVersion(db);
+    // user_version is 0 in any SQLite file; an archsearch store also has its tables
+    if (version === 0 || !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'").get()) version = 0;
+  } catch (e) {
+    db.close();
+    throw new UserError(`Cannot open SQLite store "${path}" for reading: ${(e as Error).message}`);
+  }
+  if (version !== SQLITE_SCHEMA_VERSION) {
+    db.close();
+    if (version === 0) throw new UserError(`"${path}" is not an archsearch store (no archsearch tables in it)`);
+    if (version > SQLITE_SCHEMA_VERSION) throw new UserError(`SQLite store "${path}" has schema version ${version}, newer than this archsearch knows (${SQLITE_SCHEMA_VERSION}); upgrade archsearch`);
+    throw new UserError(
+      `SQLite store "${path}" has schema version ${version}, older than this archsearch's (${SQLITE_SCHEMA_VERSION}), and is opened read-only here, so it is not migrated: ` +
+        `run any other archsearch command on it once to migrate it (for example \`archsearch run\` resuming it), or open a migrated copy of it`,
+    );
+  }
+  return db;
+}
+
+/** The trials table's columns a TrialRecord is made of (allTrials reads them by position). */
+const TRIAL_COLUMNS = ["id", "experiment_id", "number", "status", "point", "arch", "hp", "arch_hash", "fidelity", "metrics", "hidden", "cost_s", "cached_from", "cached_from_experiment", "error", "worker", "created_at", "started_at", "finished_at", "seq", "told_seq", "heard", "data_version"] as const;
+
+/** A raw row of TRIAL_COLUMNS as a TrialRow (one object literal: one shape for every row, which the JIT keeps fast). */
+function rawTrialRow(c: unknown[]): TrialRow {
+  return {
+    id: c[0], experiment_id: c[1], number: c[2], status: c[3], point: c[4], arch: c[5], hp: c[6], arch_hash: c[7], fidelity: c[8], metrics: c[9], hidden: c[10],
+    cost_s: c[11], cached_from: c[12], cached_from_experiment: c[13], error: c[14], worker: c[15], created_at: c[16], started_at: c[17], finished_at: c[18],
+    seq: c[19], told_seq: c[20], heard: c[21], data_version: c[22],
+  } as TrialRow;
+}
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
@@ -47,8 +88,17 @@ export class SqliteStore implements Store {
   /** The update sequence's bump (prepared once: every write runs it). */
   private bumpSeq?: Database.Statement;
 
-  constructor(path: string) {
+  /**
+   * `readOnly`: opens an existing file for reading only (SQLite refuses every write on the
+   * connection) and runs no migration: a file whose schema is older or newer than this
+   * archsearch's is refused with what to do, rather than moved forward.
+   */
+  constructor(path: string, options: { readOnly?: boolean } = {}) {
     this.path = path;
+    if (options.readOnly) {
+      this.db = openReadOnly(path);
+      return;
+    }
     try {
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { timeout: 30_000 });
@@ -355,6 +405,22 @@ export class SqliteStore implements Store {
       .all(experimentId, seq, checkLimit(limit) ?? -1) as TrialRow[];
     const trials = rows.map(toTrial) as ChangedTrial[];
     return { trials, seq: trials.length > 0 ? trials[trials.length - 1].seq : seq };
+  }
+
+  /**
+   * Every trial of the experiment with its sequence, in sequence order, as changedSince(id, 0)
+   * gives them, in one statement (one snapshot) read in raw mode: about three times faster for
+   * a large experiment (building an object per row with named columns is what costs).
+   */
+  async allTrials(experimentId: number): Promise<TrialChanges> {
+    const trials: ChangedTrial[] = [];
+    let seq = 0;
+    for (const c of this.db.prepare(`SELECT ${TRIAL_COLUMNS.join(", ")} FROM trials WHERE experiment_id = ? ORDER BY seq`).raw().iterate(experimentId) as Iterable<unknown[]>) {
+      const t = toTrial(rawTrialRow(c)) as ChangedTrial;
+      trials.push(t);
+      seq = t.seq;
+    }
+    return { trials, seq };
   }
 
   async getTrial(experimentId: number, number: number) {

@@ -28,7 +28,7 @@ import { cacheKey, checkLimit, groupValues } from "../common.js";
 import { type ArtifactRow, type ClaimedTrialRow, type ExperimentRow, type TrialRow, EXPERIMENT_LEVEL, int, jsonOrNull, toArtifact, metricsText, toExperiment as experimentFromRow, toTrial as trialFromRow } from "../rows.js";
 import { NOW_MS, PgDb } from "./db.js";
 import { withDriverLease } from "./lease.js";
-import { migratePostgres } from "./migrations.js";
+import { migratePostgres, POSTGRES_SCHEMA_VERSION } from "./migrations.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./retry.js";
 import { beginReadingChanges, beginWriting, nextSeqSql } from "./sequence.js";
 import { type PostgresStoreOptions, SCHEMA_NAME, definedOnly, parsePostgresUrl, redactUrl } from "./url.js";
@@ -64,6 +64,7 @@ export class PostgresStore implements Store {
   /** SQL expression drawing the next update sequence number (see sequence.ts). */
   private readonly nextSeq: string;
   private readonly opened: Promise<void>;
+  private readonly readOnly: boolean;
   /** arch_hash and hp of trials this process claimed (they never change), so that startTrial needs no read first. */
   private readonly claimed = new Map<number, { arch_hash: string; hp: JsonObject }>();
 
@@ -81,6 +82,7 @@ export class PostgresStore implements Store {
     this.applicationName = o.applicationName ?? "archsearch";
     this.retry = { ...DEFAULT_RETRY, ...definedOnly(o.retry ?? {}) };
     this.poolSize = o.poolSize ?? 10;
+    this.readOnly = o.readOnly ?? false;
     this.db = new PgDb({
       connectionString: parsed.connectionString,
       url: this.url,
@@ -128,7 +130,23 @@ export class PostgresStore implements Store {
 
   private async open(): Promise<void> {
     await this.db.withRetry("connect", async () => (await this.db.checkout()).done(false));
-    await migratePostgres((operation, fn) => this.db.transaction(operation, fn), this);
+    if (this.readOnly) await this.checkSchemaVersion();
+    else await migratePostgres((operation, fn) => this.db.transaction(operation, fn), this);
+  }
+
+  /** What a read-only store does instead of migrating: refuses a schema that is missing or not at the current version. */
+  private async checkSchemaVersion(): Promise<void> {
+    const where = `PostgreSQL store ${this.url} (schema ${this.schema})`;
+    const table = await this.db.query<{ t: string | null }>("schemaVersion", "SELECT to_regclass($1) AS t", [`${this.s}.schema_version`]);
+    if (!table.rows[0].t) throw new UserError(`${where} holds no archsearch tables`);
+    const { rows } = await this.db.query<{ v: number }>("schemaVersion", `SELECT COALESCE(MAX(version), 0) AS v FROM ${this.table("schema_version")}`);
+    const v = rows[0].v;
+    if (v > POSTGRES_SCHEMA_VERSION) throw new UserError(`${where} has schema version ${v}, newer than this archsearch knows (${POSTGRES_SCHEMA_VERSION}); upgrade archsearch`);
+    if (v < POSTGRES_SCHEMA_VERSION) {
+      throw new UserError(
+        `${where} has schema version ${v}, older than this archsearch's (${POSTGRES_SCHEMA_VERSION}), and is opened read-only here, so it is not migrated: run any other archsearch command on it once to migrate it, or point this one at a migrated copy`,
+      );
+    }
   }
 
   private async query<R extends pg.QueryResultRow>(operation: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {

@@ -13,6 +13,8 @@ export interface PostgresStoreOptions {
   retry?: Partial<RetryOptions>;
   /** Called before each retry (for logs and tests). */
   onRetry?: (event: RetryEvent) => void;
+  /** Run no migration (a reader such as the dashboard): a schema not at this archsearch's version is refused. */
+  readOnly?: boolean;
 }
 
 /** Query parameters of a storage URL that archsearch reads itself (the others go to the driver). */
