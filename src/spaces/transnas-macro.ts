@@ -98,10 +98,14 @@ export class TransNasMacroSpace implements SearchSpace<string> {
     return [...out];
   }
 
-  /** A random known neighbour (a random skeleton if none is known). */
+  /** A random known neighbour (another random skeleton for the 3 that have none). */
   mutate(point: string, rng: Rng): string {
     const n = this.neighbours(point);
-    return n.length > 0 ? rng.choice(n) : this.sample(rng);
+    if (n.length > 0) return rng.choice(n);
+    for (;;) {
+      const q = this.sample(rng);
+      if (q !== point) return q;
+    }
   }
 
   /** Each position from either parent, the length of one of them; mapped to the nearest known skeleton. */
