@@ -7,21 +7,22 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
-import { loadNb201, NB201_COLUMNS, type Nb201Dataset } from "../src/benchmarks/nb201.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { NB201_COLUMNS, type Nb201Dataset } from "../src/benchmarks/nb201.js";
 import { dataDir } from "../src/benchmarks/data-dir.js";
 import { registry } from "../src/registry.js";
 import { meanStd } from "./args.js";
-import { exactRandomSearch } from "./random-expectation.js";
 import { peerPython, peerScript, type PeerUse } from "./peers.js";
-import { runStrategy } from "./search.js";
+import { exactRandomFor, runStrategy } from "./search.js";
+import type { SearchTarget } from "./search-targets.js";
 
 export interface CompareOptions {
   strategies: string;
-  dataset: Nb201Dataset;
+  target: SearchTarget;
   queries: number;
   seeds: number;
   checkpoints: number[];
-  noise: boolean;
   /** Optuna's TPE on the same protocol, or the note saying it was left out (from requirePeer). */
   optuna: PeerUse;
   out: string;
@@ -53,8 +54,21 @@ function progressLine(r: Result, checkpoints: number[]): string {
   return checkpoints.map((c) => `@${c} ${r.mean[c - 1].toFixed(3)} ± ${r.std[c - 1].toFixed(3)}`).join(", ");
 }
 
-/** Runs Optuna's TPE on the same table and seeds through the peer script. */
-async function optunaRun(dataset: Nb201Dataset, queries: number, seeds: number): Promise<{ curves: number[][]; ms: number; version: string }> {
+/** Runs Optuna's TPE on the same table and seeds through a peer script (NB201's own; the generic table script for the others). */
+async function optunaRun(target: SearchTarget, queries: number, seeds: number): Promise<{ curves: number[][]; ms: number; version: string }> {
+  if (target.benchmark !== "nb201") {
+    const dir = mkdtempSync(join(tmpdir(), "archsearch-optuna-"));
+    try {
+      const file = join(dir, "table.json");
+      writeFileSync(file, JSON.stringify(target.peerTable()));
+      const { stdout } = await promisify(execFile)(peerPython(), [peerScript("optuna_table.py"), file, String(queries), String(seeds), target.direction], { maxBuffer: 1 << 28 });
+      const res = JSON.parse(stdout.trim().split("\n").pop()!) as { curves: number[][]; ms_per_trial: number; optuna: string };
+      return { curves: res.curves, ms: res.ms_per_trial, version: res.optuna };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const dataset = target.task as Nb201Dataset;
   const cols = NB201_COLUMNS[dataset];
   const file = join(dataDir(), "nas-bench-201", "nb201_results.csv.gz");
   const { stdout } = await promisify(execFile)(peerPython(), [peerScript("optuna_search.py"), file, cols.valid, cols.test, String(queries), String(seeds)], {
@@ -68,16 +82,13 @@ export async function compareStrategies(o: CompareOptions): Promise<void> {
   // "all": the black-box strategies (searchers train a supernet on real images: bench one-shot compares them).
   const names = o.strategies === "all" ? Object.keys(registry.strategies).filter((n) => !registry.strategies[n].requires.includes("supernet")) : o.strategies.split(",").map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!registry.strategies[n]) throw new Error(`unknown strategy ${n}; known: ${Object.keys(registry.strategies).join(", ")}`);
-  const table = loadNb201();
-  const cols = NB201_COLUMNS[o.dataset];
-  const valid = table.column(cols.valid);
-  const test = table.column(cols.test);
+  const target = o.target;
 
   const results: Result[] = [];
   // Optuna runs in its own process while ours run here.
   const t0 = performance.now();
   const optuna = o.optuna.use
-    ? optunaRun(o.dataset, o.queries, o.seeds).then(
+    ? optunaRun(target, o.queries, o.seeds).then(
         (r) => ({ ...r, seconds: (performance.now() - t0) / 1000 }),
         (e: Error) => ({ error: e.message.split("\n")[0] }),
       )
@@ -86,7 +97,7 @@ export async function compareStrategies(o: CompareOptions): Promise<void> {
     const started = performance.now();
     try {
       const component = registry.strategies[name];
-      const run = await runStrategy(name, component.options.parse({}), o.dataset, o.queries, o.seeds, o.noise);
+      const run = await runStrategy(name, component.options.parse({}), target, o.queries, o.seeds);
       const r = summarise(name, run.curves, o.queries);
       r.overheadMs = run.overheadMs;
       r.seconds = (performance.now() - started) / 1000;
@@ -114,10 +125,11 @@ export async function compareStrategies(o: CompareOptions): Promise<void> {
       console.error(`  optuna_tpe: ${progressLine(s, o.checkpoints)} (${r.seconds.toFixed(1)} s, ${r.ms.toFixed(3)} ms/trial)`);
     }
   }
-  const exact = Array.from({ length: o.queries }, (_, q) => exactRandomSearch(valid, test, q + 1));
+  const pop = target.population();
+  const exact = Array.from({ length: o.queries }, (_, q) => exactRandomFor(target, q + 1, pop));
 
   // Table.
-  console.log(`NAS-Bench-201 ${o.dataset}: ${o.seeds} seeds x ${o.queries} queries; test accuracy of the best-by-validation architecture (mean ± std over seeds)`);
+  console.log(`${target.label}: ${o.seeds} seeds x ${o.queries} queries; ${target.test} of the best-by-validation (${target.metric}, ${target.direction}) architecture (mean ± std over seeds)`);
   const w = [22, ...o.checkpoints.map(() => 17), 12, 0];
   console.log(["strategy", ...o.checkpoints.map((c) => `@${c}`), "ms/trial", "note"].map((h, i) => h.padEnd(w[i])).join(""));
   for (const r of results) {
@@ -134,7 +146,7 @@ export async function compareStrategies(o: CompareOptions): Promise<void> {
   // CSV of the anytime curves and the plot.
   const outDir = resolve(o.out);
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `search-${o.dataset}-q${o.queries}-s${o.seeds}`);
+  const base = join(outDir, `search-${target.benchmark === "nb201" ? "" : `${target.benchmark}-`}${target.task}-q${o.queries}-s${o.seeds}`);
   const ok = results.filter((r) => r.mean.length > 0);
   const lines = ["strategy,query,mean,std"];
   for (const r of ok) r.mean.forEach((m, q) => lines.push(`${r.name},${q + 1},${m.toFixed(4)},${r.std[q].toFixed(4)}`));
@@ -144,7 +156,7 @@ export async function compareStrategies(o: CompareOptions): Promise<void> {
     `${base}.svg`,
     plotSvg(
       [...ok.map((r) => ({ name: r.name, ys: r.mean })), { name: "random (exact)", ys: exact, dashed: true }],
-      `NAS-Bench-201 ${o.dataset}: best-by-validation test accuracy, mean of ${o.seeds} seeds`,
+      `${target.label}: best-by-validation ${target.test}, mean of ${o.seeds} seeds`,
     ),
   );
   console.log(`anytime curves: ${base}.csv; plot: ${base}.svg`);
@@ -153,7 +165,10 @@ export async function compareStrategies(o: CompareOptions): Promise<void> {
   const key = (s: string) => `${s}_at_${at}`;
   console.log(
     JSON.stringify({
-      dataset: o.dataset,
+      benchmark: target.benchmark,
+      dataset: target.task,
+      metric: target.test,
+      direction: target.direction,
       queries: o.queries,
       seeds: o.seeds,
       results: Object.fromEntries(

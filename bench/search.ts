@@ -20,16 +20,20 @@ import { Experiment } from "../src/core/experiment.js";
 import { Objectives } from "../src/core/objectives.js";
 import type { Strategy } from "../src/core/strategy.js";
 import { SqliteStore } from "../src/stores/sqlite.js";
-import { Nb201Space } from "../src/spaces/nb201.js";
 import { FifoScheduler } from "../src/schedulers/fifo.js";
-import { Nb201Simulator } from "../src/evaluators/nb201-simulator.js";
-import { loadNb201, NB201_COLUMNS, NB201_DATASETS, type Nb201Dataset } from "../src/benchmarks/nb201.js";
 import { registry } from "../src/registry.js";
 import { check } from "../src/config/validate.js";
 import { benchArgs, intList, meanStd } from "./args.js";
 import { exactRandomSearch } from "./random-expectation.js";
 import { compareStrategies } from "./search-compare.js";
 import { requirePeer } from "./peers.js";
+import { searchTarget, type SearchTarget } from "./search-targets.js";
+
+/** Random search's exact expectation on the target's population, for either direction. */
+export function exactRandomFor(target: SearchTarget, n: number, pop = target.population()): number {
+  if (target.direction === "max") return exactRandomSearch(pop.valid, pop.test, n);
+  return -exactRandomSearch(pop.valid.map((v) => -v), pop.test.map((v) => -v), n);
+}
 
 /** Wraps a strategy to time its own work (ask + tell), excluding the loop, store and evaluator. */
 function timed(inner: Strategy, clock: { ms: number }): Strategy {
@@ -61,21 +65,13 @@ export interface StrategyRun {
   cacheHits: number;
 }
 
-/** Runs `seeds` full experiments (seeds 0..seeds-1) of one strategy on the NB201 simulator. */
-export async function runStrategy(
-  strategyName: string,
-  options: unknown,
-  dataset: Nb201Dataset,
-  queries: number,
-  seeds: number,
-  noise: boolean,
-): Promise<StrategyRun> {
+/** Runs `seeds` full experiments (seeds 0..seeds-1) of one strategy on the target's simulator. */
+export async function runStrategy(strategyName: string, options: unknown, target: SearchTarget, queries: number, seeds: number): Promise<StrategyRun> {
   const component = registry.strategies[strategyName];
   if (!component) throw new Error(`unknown strategy ${strategyName}; known: ${Object.keys(registry.strategies).join(", ")}`);
-  const table = loadNb201();
-  const space = new Nb201Space();
-  const objectives = new Objectives([{ metric: "valid_acc", direction: "max" }]);
-  const evaluator = new Nb201Simulator({ dataset, noise }, table);
+  const { space, evaluator } = target;
+  const objectives = new Objectives([{ metric: target.metric, direction: target.direction }]);
+  const sign = target.direction === "max" ? 1 : -1;
   const clock = { ms: 0 };
   let loopMs = 0;
   let cacheHits = 0;
@@ -102,10 +98,10 @@ export async function runStrategy(
         if (e.type !== "trial") return;
         const t = e.trial;
         if (t.cachedFrom !== null) cacheHits++;
-        const v = t.metrics?.valid_acc ?? -Infinity;
+        const v = sign * (t.metrics?.[target.metric] ?? NaN);
         if (t.status === "finished" && v > bestValid) {
           bestValid = v;
-          bestTest = t.hidden?.test_acc ?? NaN;
+          bestTest = t.hidden?.[target.test] ?? NaN;
         }
         const done = e.progress.done;
         if (done >= 1 && done <= queries) {
@@ -127,7 +123,9 @@ export async function searchBench(argv: string[]) {
   const { values } = benchArgs(argv, {
     strategy: { type: "string", default: "rea" },
     strategies: { type: "string" },
-    dataset: { type: "string", default: "cifar10" },
+    benchmark: { type: "string", default: "nb201" },
+    dataset: { type: "string" },
+    task: { type: "string" },
     queries: { type: "string", default: "100" },
     seeds: { type: "string", default: "100" },
     checkpoints: { type: "string" },
@@ -137,8 +135,8 @@ export async function searchBench(argv: string[]) {
     out: { type: "string", default: "bench-results" },
   });
   const strategyName = String(values.strategy);
-  const dataset = String(values.dataset) as Nb201Dataset;
-  if (!NB201_DATASETS.includes(dataset)) throw new Error(`--dataset must be one of ${NB201_DATASETS.join(", ")}`);
+  const task = (values.task ?? values.dataset) as string | undefined;
+  const target = searchTarget(String(values.benchmark), task, Boolean(values.noise));
   const queries = intList(String(values.queries))[0];
   const seeds = intList(String(values.seeds))[0];
   const checkpoints = values.checkpoints ? intList(String(values.checkpoints)) : [10, 25, 50, 100, 150].filter((c) => c <= queries);
@@ -146,11 +144,10 @@ export async function searchBench(argv: string[]) {
   if (values.strategies !== undefined) {
     await compareStrategies({
       strategies: String(values.strategies),
-      dataset,
+      target,
       queries,
       seeds,
       checkpoints,
-      noise: Boolean(values.noise),
       optuna: requirePeer("optuna", values, "search"),
       out: String(values.out),
     });
@@ -161,30 +158,27 @@ export async function searchBench(argv: string[]) {
   const opts = check(component.options, JSON.parse(String(values.options)));
   if (!opts.value) throw new Error(`bad --options: ${opts.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
 
-  const table = loadNb201();
-  const cols = NB201_COLUMNS[dataset];
-  const run = await runStrategy(strategyName, opts.value, dataset, queries, seeds, Boolean(values.noise));
+  const run = await runStrategy(strategyName, opts.value, target, queries, seeds);
+  const pop = target.population();
 
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};
-  const valid = table.column(cols.valid);
-  const test = table.column(cols.test);
   const rows: string[][] = [];
   for (const c of checkpoints) {
     const s = meanStd(run.curves.map((curve) => curve[c - 1]));
     mean[c] = Number(s.mean.toFixed(4));
     std[c] = Number(s.std.toFixed(4));
-    const exact = exactRandomSearch(valid, test, c);
+    const exact = exactRandomFor(target, c, pop);
     const se = s.std / Math.sqrt(seeds);
     rows.push([String(c), s.mean.toFixed(3), s.std.toFixed(3), exact.toFixed(3), ((s.mean - exact) / (se || Infinity)).toFixed(2)]);
   }
   const overhead = run.overheadMs;
-  console.log(`strategy ${strategyName} on NAS-Bench-201 ${dataset}: ${seeds} seeds x ${queries} queries (options ${JSON.stringify(opts.value)})`);
-  console.log("test accuracy of the best-by-validation architecture so far");
+  console.log(`strategy ${strategyName} on ${target.label}: ${seeds} seeds x ${queries} queries (options ${JSON.stringify(opts.value)})`);
+  console.log(`${target.test} of the best-by-validation architecture so far (${target.metric}, ${target.direction})`);
   console.log(["queries", "mean", "std", "random (exact)", "z vs random"].map((h) => h.padEnd(15)).join(""));
   for (const r of rows) console.log(r.map((x) => x.padEnd(15)).join(""));
   console.log(`strategy overhead (ask + tell): ${overhead.toFixed(4)} ms/trial; whole loop incl. SQLite store and simulator: ${run.loopMs.toFixed(3)} ms/trial; cache hits ${run.cacheHits}`);
   console.log(
-    JSON.stringify({ strategy: strategyName, dataset, queries, seeds, mean, std, overhead_ms_per_trial: Number(overhead.toFixed(5)), random_exact: Object.fromEntries(checkpoints.map((c) => [c, Number(exactRandomSearch(valid, test, c).toFixed(4))])) }),
+    JSON.stringify({ strategy: strategyName, benchmark: target.benchmark, dataset: target.task, metric: target.test, direction: target.direction, queries, seeds, mean, std, overhead_ms_per_trial: Number(overhead.toFixed(5)), random_exact: Object.fromEntries(checkpoints.map((c) => [c, Number(exactRandomFor(target, c, pop).toFixed(4))])) }),
   );
 }

@@ -37,6 +37,12 @@ import { predictorEvolution } from "./strategies/predictor-evolution.js";
 import { trainingEvaluator } from "./evaluators/train.js";
 import { betaDarts, darts, fbnetDnas, gdas } from "./oneshot/components.js";
 import { supernetEvaluator } from "./evaluators/supernet.js";
+import { TransNasMicroSpace } from "./spaces/transnas-micro.js";
+import { TransNasMacroSpace } from "./spaces/transnas-macro.js";
+import { NasBenchGraphSpace } from "./spaces/nas-bench-graph.js";
+import { transNasSimulator } from "./evaluators/transnas-simulator.js";
+import { nasBenchGraphSimulator } from "./evaluators/nas-bench-graph-simulator.js";
+import { NBG_OPS } from "./benchmarks/nas-bench-graph.js";
 
 export type SpaceComponent = Component<any, Record<string, never>, SearchSpace>;
 export type SchedulerComponent = Component<any, SchedulerContext, Scheduler>;
@@ -63,15 +69,36 @@ const fbnetSpace: SpaceComponent = {
   create: () => new FbnetSpace(),
 };
 
+const transNasMicroSpace: SpaceComponent = {
+  name: "transnas-micro",
+  description: "TransNAS-Bench-101 micro cell: NB201's 6 edges x 4 operations (4,096 cells); points are the benchmark's arch strings 64-41414-a_bc_def.",
+  options: z.strictObject({}),
+  create: () => new TransNasMicroSpace(),
+};
+
+const transNasMacroSpace: SpaceComponent = {
+  name: "transnas-macro",
+  description: "TransNAS-Bench-101 macro skeletons: 4-6 modules (plain / double channels / stride 2 / both), the 725 with known results; points are arch strings 64-4111-basic.",
+  options: z.strictObject({}),
+  create: () => new TransNasMacroSpace(),
+};
+
+const nasBenchGraphSpace: SpaceComponent = {
+  name: "nas-bench-graph",
+  description: "NAS-Bench-Graph GNNs: 4 nodes, 9 link patterns, 9 operations (26,206 distinct architectures); points are <links>:<op1>,<op2>,<op3>,<op4>.",
+  options: z.strictObject({ ops: z.array(z.enum(NBG_OPS)).min(1).optional().describe("operations allowed (default all 9; proteins: gcn, sage, arma, fc, skip)") }),
+  create: (opts: { ops?: string[] }) => new NasBenchGraphSpace(opts),
+};
+
 /**
  * Every component by kind and name: the CLI and config builder find parts here, so adding a
  * strategy is a new file plus one line below, never a change to the experiment loop.
  */
 export const registry = {
-  spaces: { nb201: nb201Space, declarative: declarativeSpace, fbnet: fbnetSpace } as Record<string, SpaceComponent>,
+  spaces: { nb201: nb201Space, declarative: declarativeSpace, fbnet: fbnetSpace, "transnas-micro": transNasMicroSpace, "transnas-macro": transNasMacroSpace, "nas-bench-graph": nasBenchGraphSpace } as Record<string, SpaceComponent>,
   strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, bohb, predictor_evolution: predictorEvolution, bananas, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch, darts, gdas, beta_darts: betaDarts, fbnet_dnas: fbnetDnas } as Record<string, StrategyComponent<any>>,
   schedulers: { fifo, median_stop: medianStop, asha, hyperband, successive_halving: successiveHalving, lc_stop: learningCurveStop } as Record<string, SchedulerComponent>,
-  evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator, hwnas_fbnet: hwnasFbnet, supernet: supernetEvaluator } as Record<string, EvaluatorComponent>,
+  evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator, hwnas_fbnet: hwnasFbnet, supernet: supernetEvaluator, transnas: transNasSimulator, nas_bench_graph: nasBenchGraphSimulator } as Record<string, EvaluatorComponent>,
 };
 
 export type ComponentKind = keyof typeof registry;

@@ -15,6 +15,7 @@ import { stableStringify } from "../core/json.js";
 import { UserError } from "../core/errors.js";
 import { loadNb201, NB201_COLUMNS, NB201_DATASETS, type Nb201Dataset, type Nb201Table } from "../benchmarks/nb201.js";
 import type { FeatureProvider } from "./predictor.js";
+import { taskTables } from "../benchmarks/task-tables.js";
 
 export const NB201_TABLE_FEATURES = ["params", "flops", "naswot"] as const;
 export type Nb201TableFeature = (typeof NB201_TABLE_FEATURES)[number];
@@ -48,6 +49,21 @@ export function nb201TableFeatures(opts: { dataset?: Nb201Dataset; features?: re
       return cols.map((c, j) => (logs[j] ? Math.log10(c[index]) : c[index]));
     },
   };
+}
+
+/**
+ * The cheap features a benchmark's table stores for a task (src/benchmarks/task-tables.ts):
+ * NB201's params / FLOPs / NASWOT, TransNAS-Bench-101's zero-cost proxies from NASLib (NaN for
+ * architectures it did not score), NAS-Bench-Graph's params and latency. `benchmark` is a
+ * benchmark or space name.
+ */
+export function tableFeatures(benchmark: string, task: string, features?: readonly string[]): FeatureProvider {
+  const tables = taskTables(benchmark);
+  if (!tables.tasks.includes(task)) throw new UserError(`benchmark of space ${tables.space} has no task "${task}"; its tasks are ${tables.tasks.join(", ")}`);
+  const known = tables.featureNames(task);
+  const names = features ?? known;
+  for (const f of names) if (!known.includes(f)) throw new UserError(`benchmark of space ${tables.space} has no table feature "${f}"; it has ${known.join(", ")}`);
+  return { names: [...names], features: (point) => tables.features(task, point, names) };
 }
 
 /** Concatenation of several providers' features. */

@@ -270,8 +270,27 @@ export class EarlyToFinalModel implements LearningCurvePredictor {
   }
 
   /**
+   * Trained on any table of early and final values (one entry per point, NaN where unknown):
+   * `trainSize` entries drawn with `seed`, leaving out the indices in `exclude`.
+   */
+  static fromTable(
+    space: SearchSpace,
+    table: { points: readonly Json[]; early: ArrayLike<number>; final: ArrayLike<number>; earlyStep: number },
+    opts: { trainSize?: number; seed?: number; exclude?: ReadonlySet<number>; model?: "gp" | "random_forest" } = {},
+  ): EarlyToFinalModel {
+    const { points, early, final } = table;
+    const candidates = Array.from({ length: points.length }, (_, i) => i).filter((i) => !opts.exclude?.has(i) && Number.isFinite(early[i]) && Number.isFinite(final[i]));
+    const n = Math.min(opts.trainSize ?? 1000, candidates.length);
+    const picks = new Rng(opts.seed ?? 0).sampleIndices(candidates.length, n).map((k) => candidates[k]);
+    const model = new EarlyToFinalModel(space, table.earlyStep, { seed: opts.seed, model: opts.model });
+    model.fit(picks.map((i) => ({ point: points[i], early: early[i], final: final[i] })));
+    return model;
+  }
+
+  /**
    * Trained on NAS-Bench-201's 12-epoch and 200-epoch validation accuracies of `trainSize` cells
-   * drawn with `seed` (all cells but `exclude`).
+   * drawn with `seed` (all cells but `exclude`). (TransNAS-Bench-101 and NAS-Bench-Graph's bundled
+   * tables hold final results only: no early values to learn from.)
    */
   static fromNb201Table(
     space: SearchSpace,
@@ -280,14 +299,8 @@ export class EarlyToFinalModel implements LearningCurvePredictor {
     const dataset = opts.dataset ?? "cifar10";
     if (!NB201_DATASETS.includes(dataset)) throw new UserError(`unknown NAS-Bench-201 dataset "${dataset}"`);
     const table = opts.table ?? loadNb201();
-    const early = table.column(NB201_COLUMNS[dataset].valid12);
-    const final = table.column(NB201_COLUMNS[dataset].valid);
-    const candidates = Array.from({ length: table.rows }, (_, i) => i).filter((i) => !opts.exclude?.has(i) && Number.isFinite(early[i]) && Number.isFinite(final[i]));
-    const n = Math.min(opts.trainSize ?? 1000, candidates.length);
-    const picks = new Rng(opts.seed ?? 0).sampleIndices(candidates.length, n).map((k) => candidates[k]);
-    const model = new EarlyToFinalModel(space, 12, { seed: opts.seed, model: opts.model });
-    model.fit(picks.map((i) => ({ point: table.archStrings[i], early: early[i], final: final[i] })));
-    return model;
+    const cols = NB201_COLUMNS[dataset];
+    return EarlyToFinalModel.fromTable(space, { points: table.archStrings, early: table.column(cols.valid12), final: table.column(cols.valid), earlyStep: 12 }, opts);
   }
 }
 

@@ -4,8 +4,10 @@
  * space), adapted to the target task with few labelled samples.
  *
  * The source models are predictors from the registry (default: the WL-kernel GP) fitted on
- * `source_samples` cells of each source task (for NAS-Bench-201: the CIFAR-100 and ImageNet16-120
- * columns when the target is CIFAR-10). On the target task:
+ * `source_samples` architectures of each source task of the benchmark the space belongs to (or
+ * `benchmark`): for NAS-Bench-201 the CIFAR-100 and ImageNet16-120 columns when the target is
+ * CIFAR-10; for TransNAS-Bench-101 the other Taskonomy tasks; for NAS-Bench-Graph the other data
+ * sets (src/benchmarks/task-tables.ts). On the target task:
  *  1. prior mean: a ridge regression of the target values on the standardised source predictions
  *     (how the source tasks' rankings carry over);
  *  2. a GP on the residuals, whose kernel is the WL kernel combined with a kernel on the source
@@ -18,7 +20,7 @@ import type { Json } from "../core/json.js";
 import { stableStringify } from "../core/json.js";
 import { Rng } from "../core/rng.js";
 import { UserError } from "../core/errors.js";
-import { loadNb201, NB201_COLUMNS, NB201_DATASETS, type Nb201Dataset } from "../benchmarks/nb201.js";
+import { taskTables, TASK_TABLES, type TaskTables } from "../benchmarks/task-tables.js";
 import type { FeatureProvider, LabelledPoint, Prediction, Predictor, PredictorContext, PredictorFactory } from "./predictor.js";
 import { checkData, meanSd, parseOptions } from "./common.js";
 import { GpPredictor, gpPredictorOptions } from "./gp.js";
@@ -31,9 +33,10 @@ export interface SourceModel {
 }
 
 const options = z.strictObject({
-  target: z.enum(NB201_DATASETS).default("cifar10").describe("NAS-Bench-201 dataset of the target task (its column is never used for pre-training)"),
-  sources: z.array(z.enum(NB201_DATASETS)).optional().describe("source datasets (default: the other two)"),
-  source_samples: z.number().int().min(10).max(15625).default(1000).describe("labelled cells per source task the source models are pre-trained on"),
+  benchmark: z.enum(Object.keys(TASK_TABLES) as [string, ...string[]]).optional().describe("benchmark whose tasks are the sources (default: the one of the space)"),
+  target: z.string().optional().describe("the target task (data set) of the benchmark, never used for pre-training (default: its first: cifar10, class_scene, cora)"),
+  sources: z.array(z.string()).optional().describe("source tasks (default: every other task of the benchmark)"),
+  source_samples: z.number().int().min(10).max(30000).default(1000).describe("labelled cells per source task the source models are pre-trained on"),
   source_model: z.enum(["gp", "random_forest"]).default("gp").describe("predictor pre-trained on each source"),
   ridge: z.number().min(0).default(1).describe("ridge penalty of the prior-mean regression on the source predictions (in units of samples)"),
   residual_warp: z.enum(["none", "rank"]).default("rank").describe("target warping of the residual GP"),
@@ -44,14 +47,13 @@ export type TransferOptions = z.infer<typeof options>;
 /** Pre-trained source models, shared by every TransferPredictor of the process (they do not depend on the target data). */
 const sourceCache = new Map<string, { model: Predictor; memo: Map<string, number> }>();
 
-async function sourceModel(ctx: PredictorContext, dataset: Nb201Dataset, opts: TransferOptions): Promise<{ model: Predictor; memo: Map<string, number> }> {
-  const key = `${dataset}|${opts.source_samples}|${opts.source_model}|${ctx.seed}`;
+async function sourceModel(ctx: PredictorContext, tables: TaskTables, task: string, opts: TransferOptions): Promise<{ model: Predictor; memo: Map<string, number> }> {
+  const key = `${tables.space}|${task}|${opts.source_samples}|${opts.source_model}|${ctx.seed}`;
   const hit = sourceCache.get(key);
   if (hit) return hit;
-  const table = loadNb201();
-  const values = table.column(NB201_COLUMNS[dataset].valid);
-  const picks = Rng.derive(ctx.seed, "transfer-source", dataset).sampleIndices(table.rows, opts.source_samples);
-  const data = picks.map((i) => ({ point: table.archStrings[i] as Json, value: values[i] })).filter((d) => Number.isFinite(d.value));
+  const { points, values } = tables.labelled(task);
+  const picks = Rng.derive(ctx.seed, "transfer-source", task).sampleIndices(points.length, Math.min(opts.source_samples, points.length));
+  const data = picks.map((i) => ({ point: points[i], value: values[i] })).filter((d) => Number.isFinite(d.value));
   const { predictors } = await import("./registry.js");
   const model = predictors[opts.source_model].create({ space: ctx.space, seed: ctx.seed }, {});
   await model.fit(data);
@@ -63,7 +65,8 @@ async function sourceModel(ctx: PredictorContext, dataset: Nb201Dataset, opts: T
 
 export class TransferPredictor implements Predictor {
   readonly name = "transfer";
-  private readonly sources: Nb201Dataset[];
+  private readonly sources: string[];
+  private readonly tables: TaskTables;
   private loaded?: { model: Predictor; memo: Map<string, number> }[];
   private data: LabelledPoint[] = [];
   private prior?: { mean: number[]; sd: number[]; weights: number[]; intercept: number };
@@ -73,17 +76,23 @@ export class TransferPredictor implements Predictor {
     private readonly ctx: PredictorContext,
     private readonly opts: TransferOptions,
   ) {
-    if (ctx.space.name !== "nb201") throw new UserError(`predictor "transfer" pre-trains on NAS-Bench-201 tasks and needs the nb201 space; got "${ctx.space.name}"`);
-    this.sources = opts.sources ?? NB201_DATASETS.filter((d) => d !== opts.target);
-    if (this.sources.length === 0) throw new UserError(`predictor "transfer": no source datasets`);
-    if (this.sources.includes(opts.target)) throw new UserError(`predictor "transfer": the target dataset "${opts.target}" cannot also be a source`);
+    this.tables = taskTables(opts.benchmark ?? ctx.space.name);
+    if (ctx.space.name !== this.tables.space) throw new UserError(`predictor "transfer" pre-trains on the tasks of benchmark "${opts.benchmark}", whose space is "${this.tables.space}"; got space "${ctx.space.name}"`);
+    const known = this.tables.tasks;
+    const target = opts.target ?? known[0];
+    for (const t of [target, ...(opts.sources ?? [])]) {
+      if (!known.includes(t)) throw new UserError(`predictor "transfer": benchmark of space ${this.tables.space} has no task "${t}"; its tasks are ${known.join(", ")}`);
+    }
+    this.sources = opts.sources ?? known.filter((d) => d !== target);
+    if (this.sources.length === 0) throw new UserError(`predictor "transfer": no source tasks`);
+    if (this.sources.includes(target)) throw new UserError(`predictor "transfer": the target task "${target}" cannot also be a source`);
   }
 
   /** Source predictions of points (memoised per source model). */
   private async sourcePredictions(points: readonly Json[]): Promise<number[][]> {
     if (!this.loaded) {
       this.loaded = [];
-      for (const d of this.sources) this.loaded.push(await sourceModel(this.ctx, d, this.opts));
+      for (const d of this.sources) this.loaded.push(await sourceModel(this.ctx, this.tables, d, this.opts));
     }
     const cols: number[][] = [];
     for (const s of this.loaded) {
@@ -172,7 +181,7 @@ function solve(A: number[][], b: number[]): number[] {
 
 export const transferPredictor: PredictorFactory = {
   name: "transfer",
-  description: "Pre-trained on the other NAS-Bench-201 datasets (source predictors), adapted to the target with few samples: ridge prior mean on the source predictions + residual GP.",
+  description: "Pre-trained on the other tasks of the space's benchmark (NB201 datasets, TransNAS-Bench-101 tasks, NAS-Bench-Graph data sets), adapted to the target with few samples: ridge prior mean on the source predictions + residual GP.",
   requires: ["graph"],
   needsEngine: false,
   create: (ctx, opts) => new TransferPredictor(ctx, parseOptions("transfer", options, opts)),
