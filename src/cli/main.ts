@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { UserError } from "../core/errors.js";
 import { EngineError } from "../engine/errors.js";
 import { exportCommand } from "./export.js";
+import { exitQuietlyOnClosedPipe } from "./pipes.js";
 import { runWorkersCommand, workerCommand } from "./workers.js";
 import { bestCommand, runCommand, spacesCommand, statusCommand, strategiesCommand, trialsCommand } from "./commands.js";
 
@@ -22,6 +23,8 @@ const nonNegativeInt = (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected an integer >= 0");
   return n;
 };
+
+exitQuietlyOnClosedPipe();
 
 const program = new Command()
   .name("archsearch")
@@ -94,7 +97,7 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   // The tensor engine's own error (src/engine imports nothing of archsearch's) is a user-facing message too.
   if (e instanceof UserError || e instanceof EngineError) {
     process.stderr.write(`archsearch: ${e.message}\n`);
-    process.exit(2);
+    process.exit((e as { exitCode?: number }).exitCode ?? 2); // 3: trials failed (TrialsFailedError)
   }
   process.stderr.write(`archsearch: internal error (a bug; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);

@@ -242,6 +242,12 @@ export interface StoreWriter {
    */
   completeTrial(trialId: number, completion: TrialCompletion, searchState: StateWrite | undefined, attempt?: number): Promise<void>;
   /**
+   * Puts a running trial back to pending (the process stops now and the trial is to be run again
+   * by the resume or another worker): its reports of this run are dropped, no retry is counted.
+   * With `attempt`, only while that attempt holds it. Does nothing to a trial in another status.
+   */
+  releaseTrial(trialId: number, attempt?: number): Promise<void>;
+  /**
    * One driver step of a promotion scheduler in worker mode, atomically: new trials (consecutive
    * numbers), paused trials continued (back to pending, claimed again with a new attempt) or
    * ended for good (pruned), and the new search state. Fenced by the version of the stored

@@ -22,7 +22,7 @@ import { runKey } from "../core/search-state.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey, checkLimit, groupValues } from "./common.js";
 import { type ArtifactRow, type ClaimedTrialRow, type ExperimentRow, type TrialRow, EXPERIMENT_LEVEL, int, metricsText, toArtifact, toExperiment as experimentFromRow, toTrial as trialFromRow } from "./rows.js";
-import { migrateSqlite, sqliteSchemaVersion } from "./sqlite/migrations.js";
+import { checkSqliteReadable, migrateSqlite, refuseForeignTables, sqliteSchemaVersion } from "./sqlite/migrations.js";
 
 export { SQLITE_SCHEMA_VERSION } from "./sqlite/migrations.js";
 
@@ -47,11 +47,18 @@ export class SqliteStore implements Store {
   /** The update sequence's bump (prepared once: every write runs it). */
   private bumpSeq?: Database.Statement;
 
-  constructor(path: string) {
+  /** `readOnly`: the file must be an archsearch store of this version; nothing is created, migrated or written. */
+  constructor(path: string, opts: { readOnly?: boolean } = {}) {
     this.path = path;
     try {
+      if (opts.readOnly) {
+        this.db = new Database(path, { readonly: true, fileMustExist: true, timeout: 30_000 });
+        checkSqliteReadable(this.db);
+        return;
+      }
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { timeout: 30_000 });
+      refuseForeignTables(this.db); // before anything changes the file (its journal mode included)
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma("foreign_keys = ON");
@@ -270,6 +277,17 @@ export class SqliteStore implements Store {
         .prepare("UPDATE trials SET status = 'running', attempt = attempt + 1, worker = ?, started_at = ?, heartbeat_at = ?, seq = ? WHERE id = ? RETURNING *")
         .get(worker, now, now, this.nextSeq(), pending.id) as ClaimedTrialRow;
       return { trial: toTrial(r), attempt: int(r.attempt) };
+    }).immediate();
+  }
+
+  async releaseTrial(trialId: number, attempt?: number): Promise<void> {
+    this.db.transaction(() => {
+      const fence = attempt === undefined ? "" : " AND attempt = ?";
+      const args = attempt === undefined ? [trialId] : [trialId, attempt];
+      const held = this.db.prepare(`SELECT 1 FROM trials WHERE id = ? AND status = 'running'${fence}`).get(...args);
+      if (!held) return;
+      this.db.prepare("DELETE FROM trial_values WHERE trial_id = ?").run(trialId);
+      this.db.prepare("UPDATE trials SET status = 'pending', worker = NULL, heartbeat_at = NULL, started_at = NULL, seq = ? WHERE id = ?").run(this.nextSeq(), trialId);
     }).immediate();
   }
 

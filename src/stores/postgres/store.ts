@@ -28,7 +28,7 @@ import { cacheKey, checkLimit, groupValues } from "../common.js";
 import { type ArtifactRow, type ClaimedTrialRow, type ExperimentRow, type TrialRow, EXPERIMENT_LEVEL, int, jsonOrNull, toArtifact, metricsText, toExperiment as experimentFromRow, toTrial as trialFromRow } from "../rows.js";
 import { NOW_MS, PgDb } from "./db.js";
 import { withDriverLease } from "./lease.js";
-import { migratePostgres } from "./migrations.js";
+import { checkPostgresReadable, migratePostgres } from "./migrations.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./retry.js";
 import { beginReadingChanges, beginWriting, nextSeqSql } from "./sequence.js";
 import { type PostgresStoreOptions, SCHEMA_NAME, definedOnly, parsePostgresUrl, redactUrl } from "./url.js";
@@ -91,7 +91,7 @@ export class PostgresStore implements Store {
       retry: this.retry,
       onRetry: o.onRetry,
     });
-    this.opened = this.open();
+    this.opened = this.open(o.readOnly);
     this.opened.catch(() => undefined); // reported by every method that waits for it
   }
 
@@ -126,8 +126,9 @@ export class PostgresStore implements Store {
     return `${this.s}.${name}`;
   }
 
-  private async open(): Promise<void> {
+  private async open(readOnly?: boolean): Promise<void> {
     await this.db.withRetry("connect", async () => (await this.db.checkout()).done(false));
+    if (readOnly) return checkPostgresReadable((sql, params) => this.db.query("open", sql, params), this);
     await migratePostgres((operation, fn) => this.db.transaction(operation, fn), this);
   }
 
@@ -356,6 +357,19 @@ export class PostgresStore implements Store {
     if (this.claimed.size > 10_000) this.claimed.clear(); // claimed and never started nor completed (bounded)
     this.claimed.set(int(rows[0].id), { arch_hash: rows[0].arch_hash, hp: rows[0].hp });
     return { trial: toTrial(rows[0]), attempt: int(rows[0].attempt) };
+  }
+
+  async releaseTrial(trialId: number, attempt?: number): Promise<void> {
+    await this.writing("releaseTrial", async (c) => {
+      const fence = attempt === undefined ? "" : " AND attempt = $2";
+      const { rows } = await c.query(`SELECT id FROM ${this.table("trials")} WHERE id = $1 AND status = 'running'${fence} FOR UPDATE`, attempt === undefined ? [trialId] : [trialId, attempt]);
+      if (rows.length === 0) return;
+      await c.query(`DELETE FROM ${this.table("trial_values")} WHERE trial_id = $1`, [trialId]);
+      await c.query(
+        `UPDATE ${this.table("trials")} SET status = 'pending', worker = NULL, heartbeat_at = NULL, started_at = NULL, seq = ${this.nextSeq} WHERE id = $1`,
+        [trialId],
+      );
+    });
   }
 
   async heartbeat(trialId: number, attempt: number): Promise<boolean> {
