@@ -111,7 +111,19 @@ export class WorkerLoop {
     let exhausted = false;
     let lastReclaim = 0;
     let complete = false;
-    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    // Waits end early when the worker is told to stop, so that it exits at once (no timer left behind).
+    const sleep = (ms: number) =>
+      new Promise<void>((r) => {
+        const signal = o.signal;
+        if (signal?.aborted) return r();
+        const done = () => {
+          clearTimeout(t);
+          signal?.removeEventListener("abort", done);
+          r();
+        };
+        const t = setTimeout(done, ms);
+        signal?.addEventListener("abort", done, { once: true });
+      });
     // Suggest ahead (see AHEAD_FRACTION): this worker's running trials (local start times), the
     // ones it already woke up for, and its recent trial durations.
     const startedAt = new Map<Promise<void>, number>();
