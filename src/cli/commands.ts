@@ -1,5 +1,6 @@
 import type { ExperimentSummary } from "../core/experiment.js";
-import type { Store, TrialRecord } from "../core/store.js";
+import type { Store, TrialRecord, TrialStatus } from "../core/store.js";
+import { TRIAL_STATUSES } from "../core/store.js";
 import { TrialsFailedError, UserError } from "../core/errors.js";
 import { Objectives } from "../core/objectives.js";
 import { capabilitiesOf } from "../core/space.js";
@@ -210,10 +211,20 @@ function paretoBest(trials: TrialRecord[], objectives: Objectives, opts: { json?
   );
 }
 
-export async function trialsCommand(name: string, opts: { storage: string; format: string }) {
+/** The statuses of `trials --status a,b`; unknown ones refused. */
+function statusList(list: string | undefined): TrialStatus[] | undefined {
+  if (list === undefined) return undefined;
+  const out = list.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const s of out) if (!TRIAL_STATUSES.includes(s as TrialStatus)) throw new UserError(`--status: unknown status "${s}" (statuses: ${TRIAL_STATUSES.join(", ")})`);
+  if (out.length === 0) throw new UserError(`--status needs one or more of: ${TRIAL_STATUSES.join(", ")}`);
+  return out as TrialStatus[];
+}
+
+export async function trialsCommand(name: string, opts: { storage: string; format: string; status?: string }) {
   if (opts.format !== "csv" && opts.format !== "json") throw new UserError(`--format must be csv or json, got "${opts.format}"`);
+  const status = statusList(opts.status);
   await withExperiment(name, opts.storage, async (store, id) => {
-    const trials = await store.getTrials(id);
+    const trials = await store.getTrials(id, { status });
     if (opts.format === "csv") {
       process.stdout.write(trialsCsv(trials));
       return;

@@ -216,6 +216,8 @@ export interface StoreWriter {
   /** Opens the experiment by name, creating it with this config when it does not exist. */
   openExperiment(name: string, config: JsonObject, configHash: string): Promise<{ experiment: ExperimentRecord; created: boolean }>;
   setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]): Promise<void>;
+  /** Removes an experiment with its trials, reports and artifact records (not the artifact files). */
+  deleteExperiment(experimentId: number): Promise<void>;
   /**
    * Adds trials with consecutive new numbers and saves the search state, atomically. With
    * `expectedCount`, adds nothing and returns [] unless the experiment holds exactly that many

@@ -105,6 +105,11 @@ export class SqliteStore implements Store {
     return (this.db.prepare("SELECT * FROM experiments ORDER BY id").all() as ExperimentRow[]).map(toExperiment);
   }
 
+  async deleteExperiment(experimentId: number) {
+    // trials, trial_values and artifacts go with it (ON DELETE CASCADE)
+    this.db.prepare("DELETE FROM experiments WHERE id = ?").run(experimentId);
+  }
+
   async setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]) {
     this.db.transaction(() => {
       this.db.prepare("UPDATE experiments SET status = ?, updated_at = ?, seq = ? WHERE id = ?").run(status, Date.now(), this.nextSeq(), experimentId);

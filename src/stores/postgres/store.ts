@@ -173,6 +173,11 @@ export class PostgresStore implements Store {
     return rows.map(toExperiment);
   }
 
+  async deleteExperiment(experimentId: number) {
+    // trials, trial_values and artifacts go with it (ON DELETE CASCADE)
+    await this.writing("deleteExperiment", (c) => c.query(`DELETE FROM ${this.table("experiments")} WHERE id = $1`, [experimentId]).then(() => undefined));
+  }
+
   async setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]) {
     await this.query(
       "setExperimentStatus",
