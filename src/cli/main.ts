@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
-import { UserError } from "../core/errors.js";
-import { EngineError } from "../engine/errors.js";
+import { exitCodeOf } from "./exit-code.js";
 import { exportCommand } from "./export.js";
 import { exitQuietlyOnClosedPipe } from "./pipes.js";
 import { compareCommand, deleteCommand, experimentsCommand, stopCommand, strategyOptionsCommand } from "./manage.js";
@@ -120,10 +119,10 @@ program
 program.command("stop").description("ask the processes running an experiment on this machine to finish their trials and stop").argument("<name>").option(...storageOpt).action((n: string, o) => stopCommand(n, o));
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  // The tensor engine's own error (src/engine imports nothing of archsearch's) is a user-facing message too.
-  if (e instanceof UserError || e instanceof EngineError) {
-    process.stderr.write(`archsearch: ${e.message}\n`);
-    process.exit((e as { exitCode?: number }).exitCode ?? 2); // 3: trials failed (TrialsFailedError)
+  const code = exitCodeOf(e);
+  if (code !== 1) {
+    process.stderr.write(`archsearch: ${(e as Error).message}\n`);
+    process.exit(code);
   }
   process.stderr.write(`archsearch: internal error (a bug; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);

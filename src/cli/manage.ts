@@ -18,7 +18,7 @@ import { ranked, withExperiment } from "./commands.js";
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
 
 async function withStore<T>(storage: string, fn: (store: Store) => Promise<T>, readOnly = true): Promise<T> {
-  const store = openStore(storage, { readOnly, note: storageNote() });
+  const store = openStore(storage, { readOnly, existing: true, note: storageNote() });
   try {
     return await fn(store);
   } finally {

@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 
 /** Words a `/bin/sh -c` command may start with that are no program file (builtins, keywords, assignments). */
-const SHELL_WORDS = new Set(["cd", "exec", "export", "set", "source", ".", "eval", "env", "if", "for", "while", "case", "until", "{", "(", "!", "true", "false", "echo", "printf", "test", "[", "read", "trap", "ulimit", "umask", "time", "nice", "nohup", "timeout"]);
+const SHELL_WORDS = new Set(["cd", "exec", "export", "set", "source", ".", "eval", "env", "if", "for", "while", "case", "until", "{", "(", "!", "true", "false", "echo", "printf", "test", "[", "read", "trap", "ulimit", "umask", "time", "nice", "nohup", "timeout", "exit", "return", "kill", "wait", "shift", "unset", "alias", "command", "builtin", "type", "hash", "local", "readonly", "break", "continue", ":", "ulimit", "exec"]);
 
 function executable(path: string): boolean {
   try {

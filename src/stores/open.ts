@@ -12,6 +12,8 @@ export interface OpenStoreOptions {
    * of this version; nothing is created, migrated or written ("no store at typo.db").
    */
   readOnly?: boolean;
+  /** Opened for writing, but the store must exist already (`delete`): a missing SQLite file is refused, not created. */
+  existing?: boolean;
   /** Told once, at a PostgreSQL store's first retry ("not reachable, retrying for up to 21 s"). */
   note?: (line: string) => void;
 }
@@ -59,10 +61,10 @@ export function openStore(storage: string, opts: OpenStoreOptions = {}): Store {
   }
   const path = sqlitePath(storage)!;
   if (path.trim() === "") throw new UserError(`storage "${storage}" names no file: write sqlite:PATH (sqlite:experiments.db) or just the path`);
-  if (opts.readOnly) {
+  if (opts.readOnly || opts.existing) {
     if (!existsSync(path)) throw new UserError(`no store at ${path} (give the SQLite file your experiments were run with, or a postgres:// URL, with --storage)`);
     if (statSync(path).isDirectory()) throw new UserError(`no store at ${path}: it is a folder; give the SQLite file in it`);
-    return new SqliteStore(resolve(path), { readOnly: true });
+    if (opts.readOnly) return new SqliteStore(resolve(path), { readOnly: true });
   }
   if (existsSync(path) && statSync(path).isDirectory()) throw new UserError(`cannot use ${path} as a store: it is a folder; give a SQLite file path (for example ${path}/archsearch.db)`);
   return new SqliteStore(resolve(path));

@@ -140,9 +140,11 @@ function userTables(db: Database.Database): string[] {
   return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
 }
 
-/** A file that is not an archsearch store (schema version 0) but holds tables: refused, left as it is. */
+/** A file that is not an archsearch store (schema version 0) but holds tables, or one from a newer archsearch: refused, left as it is. */
 export function refuseForeignTables(db: Database.Database): void {
-  if (sqliteSchemaVersion(db) !== 0) return;
+  const version = sqliteSchemaVersion(db);
+  if (version > SQLITE_MIGRATIONS.length) throw new Error(`its schema version ${version} is newer than this archsearch knows (${SQLITE_MIGRATIONS.length}); upgrade archsearch`);
+  if (version !== 0) return;
   const tables = userTables(db);
   if (tables.length === 0) return;
   const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? `, ... (${tables.length} tables)` : "");
