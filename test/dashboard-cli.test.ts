@@ -44,7 +44,7 @@ describe("dashboard command: bad input and access", () => {
     const missing = join(db, "..", "nope.db");
     const r = cli(["dashboard", "--storage", missing, "--port", "0"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /cannot open store ".*nope\.db": no such file/);
+    assert.match(r.stderr, /no store at .*nope\.db/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.equal(existsSync(missing), false);
     const pg = cli(["dashboard", "--storage", "mysql://me:hunter2@db.example/x", "--port", "0"]);
@@ -125,7 +125,7 @@ describe("dashboard command: bad input and access", () => {
     const before = digest();
     const r = cli(["dashboard", "--storage", old, "--port", "0"]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /schema version 3, older than this archsearch's \(\d+\), and is opened read-only here, so it is not migrated: run any other archsearch command on it once to migrate it/);
+    assert.match(r.stderr, /written by an older archsearch \(schema version 3 of \d+\): run `archsearch run` on it once to upgrade it/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.equal(digest(), before);
     assert.deepEqual(readdirSync(dir), ["release-0.1.sqlite"]); // no journal, WAL or shared-memory file left either

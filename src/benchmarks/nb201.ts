@@ -112,6 +112,9 @@ function parseCsv(path: string, text: string, onRow: (cells: string[], line: num
 
 let cached: { dir: string; table: Nb201Table } | undefined;
 
+/** Architectures of the NB201 space (5 operations on 6 edges): rows of the results table. */
+const NB201_ARCHS = 5 ** 6;
+
 /** Loads (once per process and folder) the NB201 results, latency and per-seed tables. */
 export function loadNb201(dir = join(dataDir(), "nas-bench-201")): Nb201Table {
   if (cached && cached.dir === dir) return cached.table;
@@ -126,10 +129,17 @@ export function loadNb201(dir = join(dataDir(), "nas-bench-201")): Nb201Table {
     if (index !== archStrings.length) throw new UserError(`NAS-Bench-201 data file ${resultsPath} is corrupt: line ${line} has index ${cells[0]}, expected ${archStrings.length}`);
     headerLine.forEach((h, i) => {
       if (h === "arch_str") archStrings.push(cells[i]);
-      else values.get(h)!.push(cells[i] === "" ? NaN : Number(cells[i]));
+      else {
+        // An empty cell is a missing value (NaN); anything else must be a number ("N/A" is refused here, naming the file).
+        const v = cells[i] === "" ? NaN : Number(cells[i]);
+        if (cells[i] !== "" && !Number.isFinite(v)) throw new UserError(`NAS-Bench-201 data file ${resultsPath} is corrupt: line ${line}, column ${h}: "${cells[i]}" is not a number`);
+        values.get(h)!.push(v);
+      }
     });
   });
   const rows = archStrings.length;
+  // Every architecture of the space has a row; fewer means a truncated file (said here, not as a bad index in the next file).
+  if (rows !== NB201_ARCHS) throw new UserError(`NAS-Bench-201 data file ${resultsPath} is corrupt: it has ${rows} rows, expected ${NB201_ARCHS} (one per architecture; truncated?)`);
   const columns = new Map<string, Float64Array>([...values].map(([k, v]) => [k, Float64Array.from(v)]));
 
   const latencyPath = join(dir, "nb201_latency.csv.gz");
@@ -139,7 +149,11 @@ export function loadNb201(dir = join(dataDir(), "nas-bench-201")): Nb201Table {
   parseCsv(latencyPath, latText, (cells) => {
     const index = Number(cells[0]);
     if (!(index >= 0 && index < rows)) throw new UserError(`NAS-Bench-201 data file ${latencyPath} is corrupt: bad index ${cells[0]}`);
-    cells.forEach((c, i) => (lat[i][index] = c === "" ? NaN : Number(c)));
+    cells.forEach((c, i) => {
+      const v = c === "" ? NaN : Number(c);
+      if (c !== "" && !Number.isFinite(v)) throw new UserError(`NAS-Bench-201 data file ${latencyPath} is corrupt: index ${index}, column ${latHeader[i]}: "${c}" is not a number`);
+      lat[i][index] = v;
+    });
   });
   const latencyDevices: string[] = [];
   latHeader.forEach((h, i) => {

@@ -1,6 +1,7 @@
 import type { ExperimentSummary } from "../core/experiment.js";
-import type { Store, TrialRecord } from "../core/store.js";
-import { UserError } from "../core/errors.js";
+import type { Store, TrialRecord, TrialStatus } from "../core/store.js";
+import { TRIAL_STATUSES } from "../core/store.js";
+import { TrialsFailedError, UserError } from "../core/errors.js";
 import { Objectives } from "../core/objectives.js";
 import { capabilitiesOf } from "../core/space.js";
 import { createExperiment, loadParts } from "../config/build.js";
@@ -10,6 +11,11 @@ import { redactUrl } from "../stores/postgres/index.js";
 import { registry } from "../registry.js";
 import { fmtDuration, fmtMetrics, fmtNumber, fmtPoint, table, trialsCsv } from "./format.js";
 import { progressReporter } from "./progress.js";
+import { noneFinished, outcomeLines, readOutcome } from "./outcome.js";
+import { stopSignals } from "./signals.js";
+import { commonReasons, oneLineReason } from "./reasons.js";
+import { checkEvaluator } from "../config/evaluator-check.js";
+import { storageNote } from "./storage-note.js";
 import { paretoFront } from "../objectives/pareto.js";
 
 const out = (text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -30,26 +36,30 @@ export async function runCommand(file: string, opts: { json?: boolean; storage?:
   const overrides: Partial<ExperimentConfig> = {};
   if (opts.storage) overrides.storage = opts.storage;
   const parts = loadParts(file, overrides);
+  await checkEvaluator(parts, file);
   if (opts.trials !== undefined) parts.config.budget.trials = opts.trials;
   const reporter = progressReporter(parts.objectives, { quiet: opts.quiet });
-  const abort = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(130);
-    process.stderr.write("\nstopping after the trials in flight (Ctrl-C again to quit now; the experiment resumes on the next run)\n");
-    abort.abort();
-  };
-  process.on("SIGINT", onSigint);
-  const { experiment, store } = createExperiment(parts, { onEvent: reporter.onEvent, signal: abort.signal });
+  const stop = stopSignals("run");
+  const { experiment, store } = createExperiment(parts, { onEvent: reporter.onEvent, signal: stop.signal, interrupt: stop.interrupt, storageNote: storageNote() });
   try {
-    const summary = await experiment.run();
+    let summary: ExperimentSummary;
+    try {
+      summary = await experiment.run();
+    } catch (e) {
+      reporter.stop();
+      // Stopped by max_failures: the counts and reasons are shown before the error.
+      if (e instanceof TrialsFailedError) for (const line of outcomeLines(await readOutcome(store, parts.config.name))) process.stderr.write(`${line}\n`);
+      throw e;
+    }
     reporter.stop();
-    if (opts.json) out(JSON.stringify(summaryJson(summary)));
+    const outcome = await readOutcome(store, parts.config.name);
+    if (opts.json) out(JSON.stringify({ ...summaryJson(summary), finished: outcome.finished, pruned: outcome.pruned, failure_reasons: outcome.reasons }));
     else {
       const metric = parts.objectives.primary.metric;
       out(
         `experiment ${summary.experiment}: ${summary.trials} trials${summary.failed ? ` (${summary.failed} failed)` : ""}${summary.complete ? "" : " (incomplete: run again to resume)"}`,
       );
+      for (const line of outcomeLines(outcome)) out(line);
       if (summary.best) {
         out(`best trial ${summary.best.number}: ${metric} ${fmtNumber(summary.best.metrics[metric])}  ${fmtMetrics(summary.best.hidden)}`);
         out(`  arch ${fmtPoint(summary.best.arch)}`);
@@ -57,15 +67,21 @@ export async function runCommand(file: string, opts: { json?: boolean; storage?:
       }
       if (summary.costSeconds > 0) out(`total trial cost: ${fmtDuration(summary.costSeconds)} (training time; simulated for benchmark tables)`);
     }
+    if (!stop.signal.aborted) {
+      const none = noneFinished(parts.config.name, outcome);
+      if (none) throw none;
+    }
+    if (stop.exitCode !== undefined) process.exitCode = stop.exitCode;
   } finally {
-    process.off("SIGINT", onSigint);
+    stop.dispose();
     await store.close();
     await parts.evaluator.close?.();
   }
 }
 
+/** Runs `fn` on a stored experiment, the store opened read-only (a missing store is refused, never created). */
 export async function withExperiment<T>(name: string, storage: string, fn: (store: Store, id: number, objectives: Objectives, config: ExperimentConfig) => Promise<T>) {
-  const store = openStore(storage);
+  const store = openStore(storage, { readOnly: true, note: storageNote() });
   try {
     const exp = await store.getExperiment(name);
     if (!exp) {
@@ -95,14 +111,35 @@ export async function statusCommand(name: string, opts: { storage: string; json?
     const best = ranked(trials, objectives)[0];
     const cost = trials.reduce((a, t) => a + (t.costSeconds ?? 0), 0);
     const done = counts.finished + counts.failed + counts.pruned;
+    const failed = trials.filter((t) => t.status === "failed");
+    const latest = [...failed].sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.number - a.number).slice(0, 3);
+    const reasons = commonReasons(failed);
     if (opts.json) {
-      out(JSON.stringify({ experiment: name, status: exp.status, budget: config.budget.trials, done, counts, cost_s: cost, best: best ? { trial: best.number, arch: best.arch, hp: best.hp, metrics: best.metrics, hidden_metrics: best.hidden } : null }));
+      out(
+        JSON.stringify({
+          experiment: name,
+          status: exp.status,
+          budget: config.budget.trials,
+          done,
+          counts,
+          cost_s: cost,
+          best: best ? { trial: best.number, arch: best.arch, hp: best.hp, metrics: best.metrics, hidden_metrics: best.hidden } : null,
+          failure_reasons: reasons,
+          latest_failures: latest.map((t) => ({ trial: t.number, reason: oneLineReason(t.error) })),
+        }),
+      );
       return;
     }
     out(`experiment ${name} (${exp.status}) in ${redactUrl(opts.storage)}`);
     out(`  space ${config.space.name}, strategy ${config.strategy.name}, scheduler ${config.scheduler.name}, evaluator ${config.evaluator.name}, seed ${config.seed}`);
     out(`  objectives ${config.objectives.map((o) => `${o.direction} ${o.metric}`).join(", ")}${config.constraints.length ? `; constraints ${config.constraints.map((c) => `${c.min ?? "-inf"} <= ${c.metric} <= ${c.max ?? "inf"}`).join(", ")}` : ""}`);
     out(`  trials ${done}/${config.budget.trials} done: ${Object.entries(counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ") || "none yet"}`);
+    if (failed.length) {
+      out(`  ${failed.length} failed; most common reasons:`);
+      for (const r of reasons) out(`    ${r.count}x ${r.reason}`);
+      out("  latest failures:");
+      for (const t of latest) out(`    trial ${t.number}: ${oneLineReason(t.error)}`);
+    }
     const cached = trials.filter((t) => t.cachedFrom !== null).length;
     if (cached) out(`  ${cached} trials reused an equivalent architecture's result`);
     if (cost) out(`  training cost ${fmtDuration(cost)}`);
@@ -174,10 +211,20 @@ function paretoBest(trials: TrialRecord[], objectives: Objectives, opts: { json?
   );
 }
 
-export async function trialsCommand(name: string, opts: { storage: string; format: string }) {
+/** The statuses of `trials --status a,b`; unknown ones refused. */
+function statusList(list: string | undefined): TrialStatus[] | undefined {
+  if (list === undefined) return undefined;
+  const out = list.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const s of out) if (!TRIAL_STATUSES.includes(s as TrialStatus)) throw new UserError(`--status: unknown status "${s}" (statuses: ${TRIAL_STATUSES.join(", ")})`);
+  if (out.length === 0) throw new UserError(`--status needs one or more of: ${TRIAL_STATUSES.join(", ")}`);
+  return out as TrialStatus[];
+}
+
+export async function trialsCommand(name: string, opts: { storage: string; format: string; status?: string }) {
   if (opts.format !== "csv" && opts.format !== "json") throw new UserError(`--format must be csv or json, got "${opts.format}"`);
+  const status = statusList(opts.status);
   await withExperiment(name, opts.storage, async (store, id) => {
-    const trials = await store.getTrials(id);
+    const trials = await store.getTrials(id, { status });
     if (opts.format === "csv") {
       process.stdout.write(trialsCsv(trials));
       return;

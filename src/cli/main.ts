@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
-import { UserError } from "../core/errors.js";
-import { EngineError } from "../engine/errors.js";
+import { exitCodeOf } from "./exit-code.js";
 import { exportCommand } from "./export.js";
 import { dashboardCommand } from "./dashboard.js";
 import { reportCommand } from "./report.js";
+import { exitQuietlyOnClosedPipe } from "./pipes.js";
+import { compareCommand, deleteCommand, experimentsCommand, stopCommand, strategyOptionsCommand } from "./manage.js";
 import { runWorkersCommand, workerCommand } from "./workers.js";
 import { bestCommand, runCommand, spacesCommand, statusCommand, strategiesCommand, trialsCommand } from "./commands.js";
 
@@ -24,6 +25,8 @@ const nonNegativeInt = (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected an integer >= 0");
   return n;
 };
+
+exitQuietlyOnClosedPipe();
 
 const program = new Command()
   .name("archsearch")
@@ -75,6 +78,7 @@ program
   .argument("<name>")
   .option(...storageOpt)
   .option("--format <format>", "csv or json (JSON lines, with intermediate results)", "csv")
+  .option("--status <list>", "only trials in these statuses, comma-separated (e.g. failed or finished,pruned)")
   .action((n: string, o) => trialsCommand(n, o));
 program
   .command("export")
@@ -108,13 +112,37 @@ program
   .option("--artifact-dir <dir>", "artifact folder of experiments whose config names none")
   .action((n: string, o) => reportCommand(n, o));
 program.command("spaces").description("list the built-in search spaces").option("--json", "JSON output").action((o) => { spacesCommand(o); });
-program.command("strategies").description("list the search strategies").option("--json", "JSON output").action((o) => { strategiesCommand(o); });
+program
+  .command("strategies")
+  .description("list the search strategies, or one strategy's options with their defaults")
+  .argument("[name]", "a strategy")
+  .option("--json", "JSON output")
+  .action((n: string | undefined, o) => {
+    if (n) strategyOptionsCommand(n, o);
+    else strategiesCommand(o);
+  });
+// Experiment management (src/cli/manage.ts).
+program.command("experiments").description("list the store's experiments: status, trials, best").option(...storageOpt).option("--json", "JSON output").action((o) => experimentsCommand(o));
+program.command("delete").description("delete an experiment and its trials").argument("<name>").option(...storageOpt).option("--yes", "do not ask for confirmation").action((n: string, o) => deleteCommand(n, o));
+program
+  .command("compare")
+  .description("compare experiments side by side: best, trials to a target")
+  .argument("<names...>")
+  .option(...storageOpt)
+  .option("--target <value>", "also show the trials each needed to reach this value of its primary objective", (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError("expected a number");
+    return n;
+  })
+  .option("--json", "JSON output")
+  .action((n: string[], o) => compareCommand(n, o));
+program.command("stop").description("ask the processes running an experiment on this machine to finish their trials and stop").argument("<name>").option(...storageOpt).action((n: string, o) => stopCommand(n, o));
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  // The tensor engine's own error (src/engine imports nothing of archsearch's) is a user-facing message too.
-  if (e instanceof UserError || e instanceof EngineError) {
-    process.stderr.write(`archsearch: ${e.message}\n`);
-    process.exit(2);
+  const code = exitCodeOf(e);
+  if (code !== 1) {
+    process.stderr.write(`archsearch: ${(e as Error).message}\n`);
+    process.exit(code);
   }
   process.stderr.write(`archsearch: internal error (a bug; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
   process.exit(1);

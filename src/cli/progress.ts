@@ -2,6 +2,7 @@ import cliProgress from "cli-progress";
 import type { ExperimentEvent, Progress } from "../core/experiment.js";
 import type { Objectives } from "../core/objectives.js";
 import { fmtDuration, fmtMetrics, fmtNumber } from "./format.js";
+import { oneLineReason } from "./reasons.js";
 
 /**
  * Shows an experiment's progress on stderr: a bar (done / budget, best so far, elapsed, ETA) on
@@ -41,20 +42,27 @@ export function progressReporter(objectives: Objectives, opts: { quiet?: boolean
       if (bar) bar.start(p.budget, p.done, { best: bestText(p), elapsed: fmtDuration(elapsed) });
       return;
     }
+    const failed = e.trial.status === "failed";
     if (bar) {
+      if (failed) {
+        // Every failure on its own line (above the bar): its reason is what the user needs.
+        bar.stop();
+        process.stderr.write(`trial ${e.trial.number} failed: ${oneLineReason(e.trial.error)}\n`);
+        bar.start(p.budget, p.done, { best: bestText(p), elapsed: fmtDuration(elapsed) });
+      }
       bar.update(p.done, { best: bestText(p), elapsed: fmtDuration(elapsed) });
       if (p.done >= p.budget) bar.stop();
       return;
     }
     const now = Date.now();
     const step = Math.max(1, Math.floor(p.budget / 20));
-    if (p.done % step === 0 || p.done >= p.budget || now - lastLog > 5000) {
+    if (failed || p.done % step === 0 || p.done >= p.budget || now - lastLog > 5000) {
       lastLog = now;
       const rate = (p.done - startDone) / Math.max(elapsed, 1e-9);
       const eta = rate > 0 ? (p.budget - p.done) / rate : NaN;
       const t = e.trial;
       process.stderr.write(
-        `[${p.done}/${p.budget}] trial ${t.number} ${t.status}${t.cachedFrom !== null ? ` (cached from ${t.cachedFromExperiment ? `${t.cachedFromExperiment} #` : ""}${t.cachedFrom})` : ""} ${fmtMetrics(t.metrics, objectives.metricsNeeded())}` +
+        `[${p.done}/${p.budget}] trial ${t.number} ${t.status}${failed ? `: ${oneLineReason(t.error)}` : ""}${t.cachedFrom !== null ? ` (cached from ${t.cachedFromExperiment ? `${t.cachedFromExperiment} #` : ""}${t.cachedFrom})` : ""}${failed ? "" : ` ${fmtMetrics(t.metrics, objectives.metricsNeeded())}`}` +
           ` | best ${bestText(p)} | elapsed ${fmtDuration(elapsed)} | ETA ${fmtDuration(eta)}\n`,
       );
     }

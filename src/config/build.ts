@@ -22,6 +22,7 @@ import { check, suggest, type Problem } from "./validate.js";
 import { z } from "zod";
 import { defaultArtifactDir } from "../core/artifacts.js";
 import { openStore } from "../stores/open.js";
+import { withoutPassword } from "../stores/postgres/index.js";
 
 /** The parts an experiment is made of, built and cross-checked from a config. */
 export interface ExperimentParts {
@@ -230,6 +231,10 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Name of this process in the store's trials (workers). */
   worker?: string;
+  /** Stop now: trials in flight are put back as pending (see ExperimentOptions.interrupt). */
+  interrupt?: AbortSignal;
+  /** Where the store's notes for the user go (PostgreSQL's first retry). */
+  storageNote?: (line: string) => void;
 }
 
 /**
@@ -248,7 +253,9 @@ export function checkpointDirFor(storage: string, configured?: string): string {
 /** An experiment ready to run (or resume) from built parts; the caller closes the store. */
 export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}): { experiment: Experiment; store: Store } {
   const { config } = parts;
-  const store = opts.store ?? openStore(config.storage);
+  const store = opts.store ?? openStore(config.storage, { note: opts.storageNote });
+  // The stored config never holds a password: the URL is kept without it.
+  const stored = { ...config, storage: withoutPassword(config.storage) };
   const experiment = new Experiment({
     name: config.name,
     seed: config.seed,
@@ -258,7 +265,7 @@ export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}):
     evaluator: parts.evaluator,
     objectives: parts.objectives,
     store,
-    config: config as unknown as JsonObject,
+    config: stored as unknown as JsonObject,
     configHash: searchHash(config),
     budget: {
       trials: config.budget.trials,
@@ -273,6 +280,7 @@ export function createExperiment(parts: ExperimentParts, opts: RunOptions = {}):
     warmStart: parts.warmStart,
     onEvent: opts.onEvent,
     signal: opts.signal,
+    interrupt: opts.interrupt,
     worker: opts.worker,
   });
   return { experiment, store };

@@ -27,7 +27,9 @@ export const objectiveSchema = z.strictObject({
 
 export const constraintSchema = z
   .strictObject({ metric: z.string().min(1), min: z.number().optional(), max: z.number().optional() })
-  .refine((c) => c.min !== undefined || c.max !== undefined, { message: "a constraint needs min, max or both" });
+  .refine((c) => c.min !== undefined || c.max !== undefined, { message: "a constraint needs min, max or both" })
+  // min > max would make every trial infeasible (each one pruned): surely a mistake.
+  .refine((c) => c.min === undefined || c.max === undefined || c.min <= c.max, { message: "min is greater than max: no value can satisfy this constraint" });
 
 const experimentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-', starting with a letter or digit");
 

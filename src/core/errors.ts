@@ -9,6 +9,18 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * An experiment that ran but ended because its trials failed (max_failures), or in which no trial
+ * finished: the CLI exits with status 3, so that scripts tell it from a bad config (status 2).
+ */
+export class TrialsFailedError extends UserError {
+  readonly exitCode = 3;
+  constructor(message: string) {
+    super(message);
+    this.name = "TrialsFailedError";
+  }
+}
+
 /** A configuration that fails validation: names the file and every bad field. */
 export class ConfigError extends UserError {
   constructor(

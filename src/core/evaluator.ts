@@ -95,4 +95,6 @@ export interface Evaluator {
    */
   simulate?(spec: TrialSpec): SimulatedStep[];
   close?(): Promise<void> | void;
+  /** Checks what can only be checked asynchronously before any trial (a module's export); throws a UserError. */
+  check?(): Promise<void>;
 }

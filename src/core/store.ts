@@ -221,6 +221,8 @@ export interface StoreWriter {
   /** Opens the experiment by name, creating it with this config when it does not exist. */
   openExperiment(name: string, config: JsonObject, configHash: string): Promise<{ experiment: ExperimentRecord; created: boolean }>;
   setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]): Promise<void>;
+  /** Removes an experiment with its trials, reports and artifact records (not the artifact files). */
+  deleteExperiment(experimentId: number): Promise<void>;
   /**
    * Adds trials with consecutive new numbers and saves the search state, atomically. With
    * `expectedCount`, adds nothing and returns [] unless the experiment holds exactly that many
@@ -246,6 +248,12 @@ export interface StoreWriter {
    * of the attempt that already completed it is a no-op (idempotent).
    */
   completeTrial(trialId: number, completion: TrialCompletion, searchState: StateWrite | undefined, attempt?: number): Promise<void>;
+  /**
+   * Puts a running trial back to pending (the process stops now and the trial is to be run again
+   * by the resume or another worker): its reports of this run are dropped, no retry is counted.
+   * With `attempt`, only while that attempt holds it. Does nothing to a trial in another status.
+   */
+  releaseTrial(trialId: number, attempt?: number): Promise<void>;
   /**
    * One driver step of a promotion scheduler in worker mode, atomically: new trials (consecutive
    * numbers), paused trials continued (back to pending, claimed again with a new attempt) or

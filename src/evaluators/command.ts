@@ -11,6 +11,9 @@ import type { JsonObject } from "../core/json.js";
 import { UserError } from "../core/errors.js";
 import type { EvaluatorContext } from "./context.js";
 import { exportPytorch } from "../export/pytorch.js";
+import { ConfigError } from "../core/errors.js";
+import { existsSync } from "node:fs";
+import { programProblem } from "./program-check.js";
 
 /** The line prefix by which a trial program reports metrics on stdout. */
 export const METRIC_PREFIX = "archsearch-metric:";
@@ -244,5 +247,14 @@ export const commandEvaluator: Component<CommandEvaluatorOptions, EvaluatorConte
   name: "command",
   description: "Run an external program per trial (any language): the trial as JSON on stdin and in $ARCHSEARCH_TRIAL_FILE; metrics printed as `archsearch-metric: {json}` lines.",
   options,
-  create: (opts, ctx) => new CommandEvaluator(opts, ctx.configDir),
+  create: (opts, ctx) => {
+    // A program that cannot start is a config mistake: said now, not as N failed trials.
+    const cwd = opts.cwd ? resolve(ctx.configDir, opts.cwd) : ctx.configDir;
+    if (!existsSync(cwd)) throw new ConfigError(undefined, [{ path: "evaluator.cwd", message: `folder ${cwd} does not exist` }]);
+    const viaShell = typeof opts.command === "string";
+    const first = viaShell ? (opts.command as string).trim().split(/\s+/)[0] : (opts.command as string[])[0];
+    const problem = programProblem(first, cwd, viaShell);
+    if (problem) throw new ConfigError(undefined, [{ path: "evaluator.command", message: problem }]);
+    return new CommandEvaluator(opts, ctx.configDir);
+  },
 };

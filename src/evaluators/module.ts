@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Component } from "../core/component.js";
 import type { EvalContext, EvalResult, Evaluator, FidelitySpec, TrialSpec } from "../core/evaluator.js";
-import { UserError } from "../core/errors.js";
+import { ConfigError, UserError } from "../core/errors.js";
+import { existsSync, statSync } from "node:fs";
 import { FunctionEvaluator, type EvalFunction } from "./function.js";
 import { fidelityOption } from "./fidelity-option.js";
 import type { EvaluatorContext } from "./context.js";
@@ -27,6 +28,11 @@ export class ModuleEvaluator implements Evaluator {
     private readonly exportName: string,
     readonly fidelity?: FidelitySpec,
   ) {}
+
+  /** Loads the module and checks its export (at config check, before any trial). */
+  async check(): Promise<void> {
+    await this.load();
+  }
 
   private load(): Promise<FunctionEvaluator> {
     this.fn ??= import(pathToFileURL(this.file).href).then(
@@ -53,5 +59,10 @@ export const moduleEvaluator: Component<ModuleEvaluatorOptions, EvaluatorContext
   name: "module",
   description: "Call a function exported by your own JavaScript module for each trial (in process).",
   options,
-  create: (opts, ctx) => new ModuleEvaluator(resolve(ctx.configDir, opts.path), opts.export, opts.fidelity),
+  create: (opts, ctx) => {
+    const file = resolve(ctx.configDir, opts.path);
+    if (!existsSync(file)) throw new ConfigError(undefined, [{ path: "evaluator.path", message: `no such file: ${file}` }]);
+    if (!statSync(file).isFile()) throw new ConfigError(undefined, [{ path: "evaluator.path", message: `${file} is not a file` }]);
+    return new ModuleEvaluator(file, opts.export, opts.fidelity);
+  },
 };

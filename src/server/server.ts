@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { JsonObject } from "../core/json.js";
 import type { Store } from "../core/store.js";
@@ -48,19 +47,17 @@ const HEADERS = {
   "x-frame-options": "DENY",
 };
 
-/** Opens the store read-only (no migration; a SQLite file through a read-only connection), checking it can be read. */
+/**
+ * Opens the store read-only (openStore's readOnly: no migration, a SQLite file through a
+ * read-only connection, a missing file refused), checking it can be read.
+ */
 async function openForReading(storage: string): Promise<Store> {
-  const isFile = !/^[a-z][a-z0-9+.-]*:\/\//i.test(storage) && storage !== ":memory:" && storage !== "sqlite::memory:";
-  // Opening a SQLite path that does not exist would create an empty store: refuse instead.
-  if (isFile) {
-    const path = storage.startsWith("sqlite:") ? storage.slice("sqlite:".length) : storage;
-    if (!existsSync(path)) throw new UserError(`cannot open store "${path}": no such file (give the SQLite file your experiments write, or a postgres:// URL, with --storage)`);
-  }
-  let store: Store;
+  const store = openStore(storage, { readOnly: true });
   try {
-    store = openStore(storage, { readOnly: true });
     await store.listExperiments();
   } catch (e) {
+    await store.close().catch(() => undefined);
+    if (e instanceof UserError) throw e;
     throw new UserError(`cannot open store "${redactUrl(storage)}": ${(e as Error).message.replace(storage, redactUrl(storage))}`);
   }
   return store;

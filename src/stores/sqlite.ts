@@ -22,41 +22,13 @@ import { runKey } from "../core/search-state.js";
 import { UserError } from "../core/errors.js";
 import { cacheKey, checkLimit, groupValues } from "./common.js";
 import { type ArtifactRow, type ClaimedTrialRow, type ExperimentRow, type TrialRow, EXPERIMENT_LEVEL, int, metricsText, toArtifact, toExperiment as experimentFromRow, toTrial as trialFromRow } from "./rows.js";
-import { migrateSqlite, sqliteSchemaVersion, SQLITE_SCHEMA_VERSION } from "./sqlite/migrations.js";
+import { checkSqliteReadable, migrateSqlite, refuseForeignTables, sqliteSchemaVersion } from "./sqlite/migrations.js";
 
 export { SQLITE_SCHEMA_VERSION } from "./sqlite/migrations.js";
 
 /** How long a SQLite driver lease lasts without being released (its holder died). */
 export const SQLITE_DRIVER_LEASE_MS = 30_000;
 
-/** A read-only connection to an existing store at the current schema version (see the constructor). */
-function openReadOnly(path: string): Database.Database {
-  let db: Database.Database;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 30_000 });
-  } catch (e) {
-    throw new UserError(`Cannot open SQLite store "${path}" for reading: ${(e as Error).message}`);
-  }
-  let version: number;
-  try {
-    version = sqliteSchemaVersion(db);
-    // user_version is 0 in any SQLite file; an archsearch store also has its tables
-    if (version === 0 || !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'").get()) version = 0;
-  } catch (e) {
-    db.close();
-    throw new UserError(`Cannot open SQLite store "${path}" for reading: ${(e as Error).message}`);
-  }
-  if (version !== SQLITE_SCHEMA_VERSION) {
-    db.close();
-    if (version === 0) throw new UserError(`"${path}" is not an archsearch store (no archsearch tables in it)`);
-    if (version > SQLITE_SCHEMA_VERSION) throw new UserError(`SQLite store "${path}" has schema version ${version}, newer than this archsearch knows (${SQLITE_SCHEMA_VERSION}); upgrade archsearch`);
-    throw new UserError(
-      `SQLite store "${path}" has schema version ${version}, older than this archsearch's (${SQLITE_SCHEMA_VERSION}), and is opened read-only here, so it is not migrated: ` +
-        `run any other archsearch command on it once to migrate it (for example \`archsearch run\` resuming it), or open a migrated copy of it`,
-    );
-  }
-  return db;
-}
 
 /** The trials table's columns a TrialRecord is made of (allTrials reads them by position). */
 const TRIAL_COLUMNS = ["id", "experiment_id", "number", "status", "point", "arch", "hp", "arch_hash", "fidelity", "metrics", "hidden", "cost_s", "cached_from", "cached_from_experiment", "error", "worker", "created_at", "started_at", "finished_at", "seq", "told_seq", "heard", "data_version"] as const;
@@ -90,18 +62,20 @@ export class SqliteStore implements Store {
 
   /**
    * `readOnly`: opens an existing file for reading only (SQLite refuses every write on the
-   * connection) and runs no migration: a file whose schema is older or newer than this
-   * archsearch's is refused with what to do, rather than moved forward.
+   * connection) and runs no migration: a file that is not an archsearch store of this version
+   * is refused with what to do, rather than moved forward.
    */
-  constructor(path: string, options: { readOnly?: boolean } = {}) {
+  constructor(path: string, opts: { readOnly?: boolean } = {}) {
     this.path = path;
-    if (options.readOnly) {
-      this.db = openReadOnly(path);
-      return;
-    }
     try {
+      if (opts.readOnly) {
+        this.db = new Database(path, { readonly: true, fileMustExist: true, timeout: 30_000 });
+        checkSqliteReadable(this.db);
+        return;
+      }
       if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { timeout: 30_000 });
+      refuseForeignTables(this.db); // before anything changes the file (its journal mode included)
       this.db.pragma("journal_mode = WAL");
       this.db.pragma("synchronous = NORMAL");
       this.db.pragma("foreign_keys = ON");
@@ -146,6 +120,11 @@ export class SqliteStore implements Store {
 
   async listExperiments() {
     return (this.db.prepare("SELECT * FROM experiments ORDER BY id").all() as ExperimentRow[]).map(toExperiment);
+  }
+
+  async deleteExperiment(experimentId: number) {
+    // trials, trial_values and artifacts go with it (ON DELETE CASCADE)
+    this.db.prepare("DELETE FROM experiments WHERE id = ?").run(experimentId);
   }
 
   async setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]) {
@@ -320,6 +299,17 @@ export class SqliteStore implements Store {
         .prepare("UPDATE trials SET status = 'running', attempt = attempt + 1, worker = ?, started_at = ?, heartbeat_at = ?, seq = ? WHERE id = ? RETURNING *")
         .get(worker, now, now, this.nextSeq(), pending.id) as ClaimedTrialRow;
       return { trial: toTrial(r), attempt: int(r.attempt) };
+    }).immediate();
+  }
+
+  async releaseTrial(trialId: number, attempt?: number): Promise<void> {
+    this.db.transaction(() => {
+      const fence = attempt === undefined ? "" : " AND attempt = ?";
+      const args = attempt === undefined ? [trialId] : [trialId, attempt];
+      const held = this.db.prepare(`SELECT 1 FROM trials WHERE id = ? AND status = 'running'${fence}`).get(...args);
+      if (!held) return;
+      this.db.prepare("DELETE FROM trial_values WHERE trial_id = ?").run(trialId);
+      this.db.prepare("UPDATE trials SET status = 'pending', worker = NULL, heartbeat_at = NULL, started_at = NULL, seq = ? WHERE id = ?").run(this.nextSeq(), trialId);
     }).immediate();
   }
 

@@ -9,7 +9,7 @@ import type { ExperimentOptions, ExperimentSummary } from "./options.js";
 import { openExperiment } from "./opening.js";
 import { Tally } from "./tally.js";
 import { TrialRunner } from "./trial-run.js";
-import { tooManyFailures } from "./errors.js";
+import { checkBudgetNotBelowDone, tooManyFailures } from "./errors.js";
 
 /**
  * The loop of one process: ask the driver for jobs while there is room, run each trial on the
@@ -76,6 +76,7 @@ export class LocalLoop {
     const saved = decodeDriverState(await store.loadSearchState(experiment.id));
     const queue: TrialRecord[] = [];
     const all = await store.getTrials(experiment.id);
+    checkBudgetNotBelowDone(o.name, o.budget.trials, all.filter((t) => TERMINAL_STATUSES.includes(t.status) || t.status === "paused").length);
     await driver.restore(saved, { scheduler: true, trials: async () => all }); // a fresh start when created before but stopped before its first trial was stored
     // Trials that ended after the stored state without being told (workers do not tell at
     // completion) are told now, so a run after workers misses none; with a promotion scheduler,
@@ -189,7 +190,9 @@ export class LocalLoop {
   private async runTrial(trial: TrialRecord): Promise<void> {
     const o = this.o;
     const { fidelity, resumeFrom } = this.driver.startRun(trial);
-    const { completion, reached } = (await this.runner.evaluate(trial, fidelity, { worker: o.worker ?? `pid${process.pid}`, resumeFrom, scheduler: this.driver.scheduler }))!;
+    const outcome = await this.runner.evaluate(trial, fidelity, { worker: o.worker ?? `pid${process.pid}`, resumeFrom, scheduler: this.driver.scheduler });
+    if (!outcome) return; // interrupted (stop now): back to pending in the store, for the resume
+    const { completion, reached } = outcome;
     const record = this.runner.endedRecord(trial, completion, fidelity, reached);
     this.driver.endRun({ number: trial.number, status: completion.status, metrics: completion.metrics });
     // In the same tick as onEnd: the scheduler may hand this paused trial out (resume / stop) at once.

@@ -71,6 +71,11 @@ export interface ExperimentOptions {
   onEvent?: (event: ExperimentEvent) => void;
   /** Abort to stop after the trials in flight (they are left to be resumed). */
   signal?: AbortSignal;
+  /**
+   * Abort (with `signal`) to stop now: the trials in flight are aborted and put back as pending
+   * in the store (Store.releaseTrial), so that the resume runs them again.
+   */
+  interrupt?: AbortSignal;
 }
 
 export interface BestTrial {

@@ -8,11 +8,15 @@ import { deriveSeed } from "../rng.js";
 import { join } from "node:path";
 import { rmSync } from "node:fs";
 import { errorText } from "./errors.js";
+import { checkFinal, checkNumbers, InvalidResult } from "./result-check.js";
 import { FileArtifacts, safeName } from "../artifacts.js";
 import type { ExperimentOptions } from "./options.js";
 
 /** A run's end was dropped: the trial was reclaimed from this worker and another one owns it now. */
 export class TrialLost extends Error {}
+
+/** A run stopped because the process stops now (SIGTERM): the trial goes back to pending. */
+export class TrialInterrupted extends Error {}
 
 /** How one run of a trial ended, and the fidelity its last report reached. */
 export interface RunOutcome {
@@ -64,6 +68,10 @@ export class TrialRunner {
     await store.startTrial(trial.id, fidelity, run.worker, attempt, dataVersion);
     const spec = this.specFor(trial, fidelity, resumeFrom);
     const abort = run.abort ?? new AbortController();
+    const interrupt = o.interrupt;
+    const onInterrupt = () => abort.abort(new TrialInterrupted(`trial ${trial.number} interrupted: the process stops now`));
+    if (interrupt?.aborted) onInterrupt();
+    else interrupt?.addEventListener("abort", onInterrupt, { once: true });
     let decision = "continue" as Decision;
     let last: Metrics | null = null;
     let reports = 0;
@@ -71,6 +79,9 @@ export class TrialRunner {
     const writes: Promise<void>[] = [];
     const resource = o.evaluator.fidelity?.resource;
     const report = (step: number, metrics: Metrics): Decision => {
+      // Refused before anything is stored or heard: the evaluator gets the error (and the trial fails with it).
+      if (typeof step !== "number" || !Number.isFinite(step)) throw new InvalidResult(`invalid report: step must be a finite number, got ${String(step)}`);
+      checkNumbers(metrics, `report at step ${step}`);
       last = metrics;
       reports++;
       if (resource) reached = { [resource]: step };
@@ -81,6 +92,10 @@ export class TrialRunner {
     let completion: TrialCompletion;
     try {
       const result: EvalResult = await this.backend.run({ spec, report, signal: abort.signal, timeoutSeconds: o.budget.trialTimeoutSeconds });
+      checkFinal(result.metrics, result.hidden, o.objectives);
+      if (result.costSeconds !== undefined && !(typeof result.costSeconds === "number" && Number.isFinite(result.costSeconds) && result.costSeconds >= 0)) {
+        throw new InvalidResult(`invalid result: costSeconds must be a finite number >= 0, got ${String(result.costSeconds)}`);
+      }
       // An evaluator without intermediate reports: its result is the report at the granted fidelity.
       if (reports === 0 && resource && fidelity[resource] !== undefined) report(fidelity[resource], result.metrics);
       const status = decision === "stop" ? "pruned" : decision === "pause" ? "paused" : "finished";
@@ -89,7 +104,14 @@ export class TrialRunner {
       completion = { status, metrics: result.metrics, hidden: result.hidden ?? null, costSeconds: priorCost + (result.costSeconds ?? 0), dataVersion };
     } catch (e) {
       if (e instanceof TrialLost) return undefined;
+      if (e instanceof TrialInterrupted || abort.signal.reason instanceof TrialInterrupted) {
+        await Promise.allSettled(writes);
+        await store.releaseTrial(trial.id, attempt);
+        return undefined;
+      }
       completion = { status: "failed", metrics: last, error: errorText(e), costSeconds: priorCost || null, dataVersion };
+    } finally {
+      interrupt?.removeEventListener("abort", onInterrupt);
     }
     await Promise.all(writes);
     completion.fidelity = reached ?? fidelity; // what the strategy is told, recorded

@@ -15,7 +15,7 @@ import { openExperiment } from "./opening.js";
 import { Tally } from "./tally.js";
 import { TrialLost, TrialRunner } from "./trial-run.js";
 import { DriverSteps, type StepResult } from "./driver-step.js";
-import { tooManyFailures } from "./errors.js";
+import { checkBudgetNotBelowDone, tooManyFailures } from "./errors.js";
 
 type WorkerStore = Store & Required<Pick<Store, "claimTrial" | "heartbeat" | "reclaimStale" | "withDriverLease">>;
 
@@ -94,6 +94,8 @@ export class WorkerLoop {
     const worker = o.worker ?? `${hostname()}:${process.pid}`;
     const { experiment, created } = await openExperiment(store, o.name, o.config ?? {}, o.configHash ?? "", "Every worker must use the experiment's config.");
     const runner = new TrialRunner(o, experiment, this.backend);
+    const startCounts = await store.countTrials(experiment.id);
+    checkBudgetNotBelowDone(o.name, o.budget.trials, startCounts.finished + startCounts.failed + startCounts.pruned + startCounts.paused);
     o.onEvent?.({ type: "opened", experiment, created, done: 0, resumed: 0, progress: this.tally.progress() });
     // A stopping scheduler with memory hears every worker's reports (FIFO has none to share).
     const promoting = driver.promoting;
@@ -109,7 +111,19 @@ export class WorkerLoop {
     let exhausted = false;
     let lastReclaim = 0;
     let complete = false;
-    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    // Waits end early when the worker is told to stop, so that it exits at once (no timer left behind).
+    const sleep = (ms: number) =>
+      new Promise<void>((r) => {
+        const signal = o.signal;
+        if (signal?.aborted) return r();
+        const done = () => {
+          clearTimeout(t);
+          signal?.removeEventListener("abort", done);
+          r();
+        };
+        const t = setTimeout(done, ms);
+        signal?.addEventListener("abort", done, { once: true });
+      });
     // Suggest ahead (see AHEAD_FRACTION): this worker's running trials (local start times), the
     // ones it already woke up for, and its recent trial durations.
     const startedAt = new Map<Promise<void>, number>();

@@ -2,4 +2,4 @@
 export { PostgresStore } from "./store.js";
 export { POSTGRES_SCHEMA_VERSION } from "./migrations.js";
 export { DEFAULT_RETRY, isTransientError, type RetryEvent, type RetryOptions } from "./retry.js";
-export { parsePostgresUrl, redactUrl, type PostgresStoreOptions } from "./url.js";
+export { parsePostgresUrl, redactUrl, withoutPassword, type PostgresStoreOptions } from "./url.js";

@@ -156,6 +156,18 @@ export async function migratePostgres(transaction: MigrationTransaction, where: 
       await c.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
       const { rows } = await c.query<{ v: number }>(`SELECT COALESCE(MAX(version), 0) AS v FROM ${s}.schema_version`);
       const current = rows[0].v;
+      if (current === 0) {
+        // A schema holding someone else's tables of the same names: say so, do not mix with them.
+        const clash = await c.query<{ table_name: string }>(
+          "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2) ORDER BY table_name",
+          [where.schema, ["experiments", "trials", "trial_values", "artifacts"]],
+        );
+        if (clash.rows.length) {
+          throw new UserError(
+            `schema "${where.schema}" of ${where.url} already holds tables named ${clash.rows.map((r) => r.table_name).join(", ")} that archsearch did not create: give archsearch a schema of its own (?schema=archsearch)`,
+          );
+        }
+      }
       if (current > POSTGRES_MIGRATIONS.length) {
         throw new UserError(
           `PostgreSQL store ${where.url} (schema ${where.schema}) has schema version ${current}, newer than this archsearch knows (${POSTGRES_MIGRATIONS.length}); upgrade archsearch`,
@@ -168,5 +180,17 @@ export async function migratePostgres(transaction: MigrationTransaction, where: 
       return current + 1 === POSTGRES_MIGRATIONS.length;
     });
     if (done) return;
+  }
+}
+
+/** For a read-only opening: the schema must hold an archsearch store of this version (nothing is created or migrated). */
+export async function checkPostgresReadable(query: (sql: string, params: unknown[]) => Promise<{ rows: { v: number | null }[] }>, where: { url: string; schema: string }): Promise<void> {
+  const { rows } = await query("SELECT to_regclass($1) IS NOT NULL AS v", [`"${where.schema}".schema_version`]);
+  if (!rows[0]?.v) throw new UserError(`no archsearch store in schema "${where.schema}" of ${where.url}`);
+  const version = (await query(`SELECT COALESCE(MAX(version), 0) AS v FROM "${where.schema}".schema_version`, [])).rows[0].v ?? 0;
+  if (version !== POSTGRES_MIGRATIONS.length) {
+    throw new UserError(
+      `the store in schema "${where.schema}" of ${where.url} has schema version ${version}, this archsearch reads ${POSTGRES_MIGRATIONS.length}: ${version < POSTGRES_MIGRATIONS.length ? "run `archsearch run` on it once to upgrade it" : "upgrade archsearch"}`,
+    );
   }
 }

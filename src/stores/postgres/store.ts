@@ -28,7 +28,7 @@ import { cacheKey, checkLimit, groupValues } from "../common.js";
 import { type ArtifactRow, type ClaimedTrialRow, type ExperimentRow, type TrialRow, EXPERIMENT_LEVEL, int, jsonOrNull, toArtifact, metricsText, toExperiment as experimentFromRow, toTrial as trialFromRow } from "../rows.js";
 import { NOW_MS, PgDb } from "./db.js";
 import { withDriverLease } from "./lease.js";
-import { migratePostgres, POSTGRES_SCHEMA_VERSION } from "./migrations.js";
+import { checkPostgresReadable, migratePostgres } from "./migrations.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./retry.js";
 import { beginReadingChanges, beginWriting, nextSeqSql } from "./sequence.js";
 import { type PostgresStoreOptions, SCHEMA_NAME, definedOnly, parsePostgresUrl, redactUrl } from "./url.js";
@@ -64,7 +64,6 @@ export class PostgresStore implements Store {
   /** SQL expression drawing the next update sequence number (see sequence.ts). */
   private readonly nextSeq: string;
   private readonly opened: Promise<void>;
-  private readonly readOnly: boolean;
   /** arch_hash and hp of trials this process claimed (they never change), so that startTrial needs no read first. */
   private readonly claimed = new Map<number, { arch_hash: string; hp: JsonObject }>();
 
@@ -82,7 +81,6 @@ export class PostgresStore implements Store {
     this.applicationName = o.applicationName ?? "archsearch";
     this.retry = { ...DEFAULT_RETRY, ...definedOnly(o.retry ?? {}) };
     this.poolSize = o.poolSize ?? 10;
-    this.readOnly = o.readOnly ?? false;
     this.db = new PgDb({
       connectionString: parsed.connectionString,
       url: this.url,
@@ -93,7 +91,7 @@ export class PostgresStore implements Store {
       retry: this.retry,
       onRetry: o.onRetry,
     });
-    this.opened = this.open();
+    this.opened = this.open(o.readOnly);
     this.opened.catch(() => undefined); // reported by every method that waits for it
   }
 
@@ -128,25 +126,10 @@ export class PostgresStore implements Store {
     return `${this.s}.${name}`;
   }
 
-  private async open(): Promise<void> {
+  private async open(readOnly?: boolean): Promise<void> {
     await this.db.withRetry("connect", async () => (await this.db.checkout()).done(false));
-    if (this.readOnly) await this.checkSchemaVersion();
-    else await migratePostgres((operation, fn) => this.db.transaction(operation, fn), this);
-  }
-
-  /** What a read-only store does instead of migrating: refuses a schema that is missing or not at the current version. */
-  private async checkSchemaVersion(): Promise<void> {
-    const where = `PostgreSQL store ${this.url} (schema ${this.schema})`;
-    const table = await this.db.query<{ t: string | null }>("schemaVersion", "SELECT to_regclass($1) AS t", [`${this.s}.schema_version`]);
-    if (!table.rows[0].t) throw new UserError(`${where} holds no archsearch tables`);
-    const { rows } = await this.db.query<{ v: number }>("schemaVersion", `SELECT COALESCE(MAX(version), 0) AS v FROM ${this.table("schema_version")}`);
-    const v = rows[0].v;
-    if (v > POSTGRES_SCHEMA_VERSION) throw new UserError(`${where} has schema version ${v}, newer than this archsearch knows (${POSTGRES_SCHEMA_VERSION}); upgrade archsearch`);
-    if (v < POSTGRES_SCHEMA_VERSION) {
-      throw new UserError(
-        `${where} has schema version ${v}, older than this archsearch's (${POSTGRES_SCHEMA_VERSION}), and is opened read-only here, so it is not migrated: run any other archsearch command on it once to migrate it, or point this one at a migrated copy`,
-      );
-    }
+    if (readOnly) return checkPostgresReadable((sql, params) => this.db.query("open", sql, params), this);
+    await migratePostgres((operation, fn) => this.db.transaction(operation, fn), this);
   }
 
   private async query<R extends pg.QueryResultRow>(operation: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
@@ -188,6 +171,11 @@ export class PostgresStore implements Store {
   async listExperiments() {
     const { rows } = await this.query<ExperimentRow>("listExperiments", `SELECT * FROM ${this.table("experiments")} ORDER BY id`);
     return rows.map(toExperiment);
+  }
+
+  async deleteExperiment(experimentId: number) {
+    // trials, trial_values and artifacts go with it (ON DELETE CASCADE)
+    await this.writing("deleteExperiment", (c) => c.query(`DELETE FROM ${this.table("experiments")} WHERE id = $1`, [experimentId]).then(() => undefined));
   }
 
   async setExperimentStatus(experimentId: number, status: ExperimentRecord["status"]) {
@@ -374,6 +362,19 @@ export class PostgresStore implements Store {
     if (this.claimed.size > 10_000) this.claimed.clear(); // claimed and never started nor completed (bounded)
     this.claimed.set(int(rows[0].id), { arch_hash: rows[0].arch_hash, hp: rows[0].hp });
     return { trial: toTrial(rows[0]), attempt: int(rows[0].attempt) };
+  }
+
+  async releaseTrial(trialId: number, attempt?: number): Promise<void> {
+    await this.writing("releaseTrial", async (c) => {
+      const fence = attempt === undefined ? "" : " AND attempt = $2";
+      const { rows } = await c.query(`SELECT id FROM ${this.table("trials")} WHERE id = $1 AND status = 'running'${fence} FOR UPDATE`, attempt === undefined ? [trialId] : [trialId, attempt]);
+      if (rows.length === 0) return;
+      await c.query(`DELETE FROM ${this.table("trial_values")} WHERE trial_id = $1`, [trialId]);
+      await c.query(
+        `UPDATE ${this.table("trials")} SET status = 'pending', worker = NULL, heartbeat_at = NULL, started_at = NULL, seq = ${this.nextSeq} WHERE id = $1`,
+        [trialId],
+      );
+    });
   }
 
   async heartbeat(trialId: number, attempt: number): Promise<boolean> {

@@ -13,7 +13,7 @@ export interface PostgresStoreOptions {
   retry?: Partial<RetryOptions>;
   /** Called before each retry (for logs and tests). */
   onRetry?: (event: RetryEvent) => void;
-  /** Run no migration (a reader such as the dashboard): a schema not at this archsearch's version is refused. */
+  /** Opens without creating or migrating anything: the schema must hold a store of this version. */
   readOnly?: boolean;
 }
 
@@ -22,6 +22,18 @@ export const URL_PARAMS = ["schema", "application_name", "pool_size", "connect_t
 
 /** The names a schema may have (used unquoted in lock keys and quoted in SQL). */
 export const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** The URL without its password (kept in stored configs: the password is never stored). */
+export function withoutPassword(url: string): string {
+  if (!/^postgres(ql)?:\/\//i.test(url)) return url;
+  try {
+    const u = new URL(url);
+    u.password = "";
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, "@");
+  }
+}
 
 /** The URL with its password replaced by `***`, for messages. */
 export function redactUrl(url: string): string {

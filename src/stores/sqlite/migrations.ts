@@ -134,3 +134,30 @@ export function migrateSqlite(db: Database.Database): void {
     }).immediate();
   }
 }
+
+/** Tables of a database other than SQLite's own. */
+function userTables(db: Database.Database): string[] {
+  return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+}
+
+/** A file that is not an archsearch store (schema version 0) but holds tables, or one from a newer archsearch: refused, left as it is. */
+export function refuseForeignTables(db: Database.Database): void {
+  const version = sqliteSchemaVersion(db);
+  if (version > SQLITE_MIGRATIONS.length) throw new Error(`its schema version ${version} is newer than this archsearch knows (${SQLITE_MIGRATIONS.length}); upgrade archsearch`);
+  if (version !== 0) return;
+  const tables = userTables(db);
+  if (tables.length === 0) return;
+  const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? `, ... (${tables.length} tables)` : "");
+  throw new Error(`it is not an archsearch store: it holds other tables (${shown}); archsearch keeps its experiments in a file of its own, give another path`);
+}
+
+/** For a read-only opening: an archsearch store of this version, else a clear error (nothing is migrated). */
+export function checkSqliteReadable(db: Database.Database): void {
+  const version = sqliteSchemaVersion(db);
+  if (version === 0) {
+    const tables = userTables(db);
+    throw new Error(tables.length ? `it is not an archsearch store (it holds other tables: ${tables.slice(0, 5).join(", ")})` : "it is an empty database, not an archsearch store");
+  }
+  if (version > SQLITE_MIGRATIONS.length) throw new Error(`its schema version ${version} is newer than this archsearch knows (${SQLITE_MIGRATIONS.length}); upgrade archsearch`);
+  if (version < SQLITE_MIGRATIONS.length) throw new Error(`it was written by an older archsearch (schema version ${version} of ${SQLITE_MIGRATIONS.length}): run \`archsearch run\` on it once to upgrade it`);
+}
