@@ -82,7 +82,7 @@ export async function oneShotBench(argv: string[]) {
   const dataset = String(values.dataset);
   const seeds = num("seeds");
   const methods = String(values.methods).split(",").map((m) => m.trim()).filter((m) => m !== "" && m !== "none");
-  for (const m of methods) if (!["darts", "darts2", "beta_darts", "gdas", "spos", "rsws", "fair_spos", "dna"].includes(m)) throw new Error(`unknown method ${m}: darts, darts2, beta_darts, gdas, spos, fair_spos, rsws, dna`);
+  for (const m of methods) if (!["darts", "darts2", "beta_darts", "drnas", "gdas", "spos", "rsws", "fair_spos", "dna"].includes(m)) throw new Error(`unknown method ${m}: darts, darts2, beta_darts, drnas, gdas, spos, fair_spos, rsws, dna`);
   const size = { max_train: num("max-train"), channels: num("channels"), cells_per_stage: num("cells"), epochs: num("epochs"), batch_size: num("batch") };
   const table = loadNb201();
   const test = (cell: string): [number, number, number] => {

@@ -35,7 +35,7 @@ import { moLocalSearch } from "./strategies/mo-local-search.js";
 import { bananas } from "./strategies/bananas.js";
 import { predictorEvolution } from "./strategies/predictor-evolution.js";
 import { trainingEvaluator } from "./evaluators/train.js";
-import { betaDarts, darts, fbnetDnas, gdas } from "./oneshot/components.js";
+import { betaDarts, darts, drnas, fbnetDnas, gdas } from "./oneshot/components.js";
 import { supernetEvaluator } from "./evaluators/supernet.js";
 import { TransNasMicroSpace } from "./spaces/transnas-micro.js";
 import { TransNasMacroSpace } from "./spaces/transnas-macro.js";
@@ -96,7 +96,7 @@ const nasBenchGraphSpace: SpaceComponent = {
  */
 export const registry = {
   spaces: { nb201: nb201Space, declarative: declarativeSpace, fbnet: fbnetSpace, "transnas-micro": transNasMicroSpace, "transnas-macro": transNasMacroSpace, "nas-bench-graph": nasBenchGraphSpace } as Record<string, SpaceComponent>,
-  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, bohb, predictor_evolution: predictorEvolution, bananas, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch, darts, gdas, beta_darts: betaDarts, fbnet_dnas: fbnetDnas } as Record<string, StrategyComponent<any>>,
+  strategies: { random: randomSearch, rea: regularizedEvolution, gp_bo: gpBo, local_search: localSearch, simulated_annealing: simulatedAnnealing, adaptive_evolution: adaptiveEvolution, rl_controller: rlController, tpe, bohb, predictor_evolution: predictorEvolution, bananas, nsga2, mo_rea: moRea, parego, mo_local_search: moLocalSearch, darts, gdas, beta_darts: betaDarts, drnas, fbnet_dnas: fbnetDnas } as Record<string, StrategyComponent<any>>,
   schedulers: { fifo, median_stop: medianStop, asha, hyperband, successive_halving: successiveHalving, lc_stop: learningCurveStop } as Record<string, SchedulerComponent>,
   evaluators: { nb201: nb201Simulator, module: moduleEvaluator, train: trainingEvaluator, command: commandEvaluator, latency: latencyEvaluator, hwnas_fbnet: hwnasFbnet, supernet: supernetEvaluator, transnas: transNasSimulator, nas_bench_graph: nasBenchGraphSimulator } as Record<string, EvaluatorComponent>,
 };

@@ -63,7 +63,7 @@ test("run an example, then status, best, trials; a second run resumes the finish
 test("spaces and strategies are listed", () => {
   const s = cli(["spaces", "--json"]);
   const spaces = JSON.parse(s.stdout);
-  assert.deepEqual(spaces.map((x: { name: string }) => x.name), ["nb201", "declarative", "fbnet"]);
+  assert.deepEqual(spaces.map((x: { name: string }) => x.name), ["nb201", "declarative", "fbnet", "transnas-micro", "transnas-macro", "nas-bench-graph"]);
   assert.match(spaces[0].capabilities, /mutate.*graph/);
   const st: { name: string; requires: string; description: string }[] = JSON.parse(cli(["strategies", "--json"]).stdout);
   assert.deepEqual(st.map((x) => x.name), Object.keys(registry.strategies));

@@ -41,10 +41,10 @@ async function trialsOf(db: string, name: string) {
   }
 }
 
-test("darts / gdas / beta_darts run as strategies: epochs reported, the derived cells become evaluated trials, the architecture per epoch is kept", { skip }, async () => {
+test("darts / gdas / beta_darts / drnas run as strategies: epochs reported, the derived cells become evaluated trials, the architecture per epoch is kept", { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "archsearch-darts-"));
   try {
-    for (const method of ["darts", "gdas", "beta_darts"]) {
+    for (const method of ["darts", "gdas", "beta_darts", "drnas"]) {
       const r = cli(["run", config(dir, method, { name: method })]);
       assert.equal(r.code, 0, r.stderr);
       for (let e = 1; e <= 4; e++) assert.match(r.stderr, new RegExp(`${method} epoch ${e}: train_loss=[0-9.]+ .*entropy=`));

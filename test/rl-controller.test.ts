@@ -200,7 +200,7 @@ test("rl_controller: int and float decisions are binned; conditional decisions a
       hyperparameters: [{ name: "lr", type: "float", low: 0.0001, high: 0.3, log: true }],
     },
     strategy: { name: "rl_controller", bins: 6, batch_size: 4 },
-    evaluator: { name: "module", path: "unused.mjs" },
+    evaluator: { name: "module", path: "examples/toy-evaluator.mjs" }, // replaced below by a function evaluator; the config check wants a real module
     objectives: [{ metric: "score", direction: "max" }],
     budget: { trials: 40 },
   });

@@ -14,7 +14,7 @@ import { AskTellSession, SESSION_OPTIONS, sessionObjectives, sessionSpace, type 
 const engine = engineAvailable() || process.env.ARCHSEARCH_REQUIRE_ENGINE === "1";
 const NEEDS_ENGINE = new Set(["bananas", "rl_controller"]);
 /** Searchers train a supernet once inside an experiment (artifacts, data): their kill -9 / resume is tested in test/oneshot-*.test.ts. */
-const SEARCHERS = new Set(["darts", "gdas", "beta_darts", "fbnet_dnas"]);
+const SEARCHERS = new Set(Object.keys(registry.strategies).filter((n) => registry.strategies[n].requires.includes("supernet")));
 const skipFor = (name: string) => (NEEDS_ENGINE.has(name) && !engine ? "libtorch binding not built" : false);
 const skipSession = (name: string) => (SEARCHERS.has(name) ? "a searcher: its job trains a supernet in an experiment (see test/oneshot-*.test.ts)" : skipFor(name));
 

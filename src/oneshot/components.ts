@@ -8,6 +8,7 @@ const DESCRIPTIONS: Record<DifferentiableMethod, string> = {
   darts: "DARTS (Liu et al. 2019): a softmax mix of every operation per edge on the NB201 supernet, logits on the validation half, weights on the training half; derives the argmax cell (searcher)",
   gdas: "GDAS (Dong & Yang 2019): one Gumbel-softmax-sampled operation per edge (straight-through), temperature annealed 10 -> 0.1 (searcher)",
   beta_darts: "beta-DARTS (Ye et al. 2022): DARTS with the Beta-Decay regulariser on the logits against the collapse to skip connections (searcher)",
+  drnas: "DrNAS (Chen et al. 2021): each edge's mixing weights sampled from a learnt Dirichlet distribution (logistic-normal approximation), an L2 penalty on its concentrations; derives from the Dirichlet's mean (searcher)",
 };
 
 /** A differentiable searcher as a strategy of the loop: its job trains the supernet once, then its derived cells are the trials. */
@@ -28,6 +29,7 @@ function differentiable(method: DifferentiableMethod): StrategyComponent<Differe
 export const darts = differentiable("darts");
 export const gdas = differentiable("gdas");
 export const betaDarts = differentiable("beta_darts");
+export const drnas = differentiable("drnas");
 
 /** FBNet's hardware-aware DNAS as a strategy of the loop (space fbnet). */
 export const fbnetDnas: StrategyComponent<FbnetDnasOptions> = {

@@ -22,7 +22,13 @@ import { cellOf, type Nb201Supernet, type PathChoice } from "./nb201-supernet.js
  * - `beta_darts` (Ye et al., CVPR 2022): DARTS with the Beta-Decay regulariser, the mean over
  *   edges of logsumexp of the logits, added to the validation loss with a weight rising
  *   linearly from 0 to `beta_lambda`, which keeps the mixing weights from saturating on
- *   parameter-free operations (DARTS' collapse to skip connections).
+ *   parameter-free operations (DARTS' collapse to skip connections);
+ * - `drnas` (Chen et al., ICLR 2021): each edge's mixing weights are a sample of a Dirichlet
+ *   distribution whose concentrations beta = softplus(logits) are learnt (both steps sample),
+ *   with a small L2 penalty on beta (`drnas_reg`); the noise of the sample keeps the search
+ *   exploring instead of saturating. The sample is drawn through the Laplace approximation of the
+ *   Dirichlet in the softmax basis (a logistic normal: MacKay 1998), which our engine can
+ *   differentiate, rather than through gamma variates; cells derive from the Dirichlet's mean.
  * Defaults are the NB201 papers' (C 16, N 5, 50 epochs, batch 64, SGD 0.025 -> 0.001 cosine,
  * momentum 0.9, wd 3e-4, clip 5; Adam 3e-4, betas (0.5, 0.999), wd 1e-3): on a 2-core machine
  * use fewer cells, channels and images. The training split is halved (seeded) into the weights'
@@ -39,12 +45,13 @@ export const differentiableOptions = z.strictObject({
   tau_max: z.number().positive().default(10).describe("GDAS: Gumbel-softmax temperature at the start"),
   tau_min: z.number().positive().default(0.1).describe("GDAS: temperature at the end"),
   beta_lambda: z.number().min(0).default(0.5).describe("beta-DARTS: final weight of the Beta-Decay regulariser (rises linearly from 0)"),
+  drnas_reg: z.number().min(0).default(1e-3).describe("DrNAS: weight of the L2 penalty on the Dirichlet concentrations"),
   threads: z.number().int().min(1).default(2),
   derive: z.number().int().min(1).default(1).describe("cells derived: the argmax cell, then the cheapest single-edge changes"),
   memory_limit_mb: z.number().int().positive().optional().describe("refuse to start when the estimated memory is above this (default: the free memory)"),
 });
 export type DifferentiableOptions = z.infer<typeof differentiableOptions>;
-export type DifferentiableMethod = "darts" | "gdas" | "beta_darts";
+export type DifferentiableMethod = "darts" | "gdas" | "beta_darts" | "drnas";
 
 /** What the checkpoint holds besides tensors: where the search stands. */
 interface Progress {
@@ -163,6 +170,7 @@ export class DifferentiableSearcher implements Searcher {
           const logits = net.run(xv, this.path(alphas, tau, false, E, F));
           let loss = F.crossEntropy(logits, yv);
           if (this.method === "beta_darts" && lambda > 0) loss = loss.add(alphas.logsumexp([1]).mean().mul(lambda));
+          if (this.method === "drnas" && o.drnas_reg > 0) loss = loss.add(concentration(alphas).square().sum().mul(o.drnas_reg));
           loss.backward();
           if (this.method === "darts" && o.order === 2) this.unrolledGradient(net, alphas, weights, xt, yt, xv, yv, wOpt.learningRate, E, F);
           aOpt.step();
@@ -220,10 +228,11 @@ export class DifferentiableSearcher implements Searcher {
     return deriveCells(probs, o.derive);
   }
 
-  /** Softmax of the logits per edge, as plain numbers [6][5]. */
+  /** Softmax of the logits per edge (DrNAS: the Dirichlet's mean), as plain numbers [6][5]. */
   private probabilities(alphas: Tensor, E: typeof import("../engine/index.js"), F: typeof import("../engine/functional.js")): number[][] {
     return E.tidy(() => {
-      const flat = F.softmax(alphas.detach(), 1).toArray();
+      const a = alphas.detach();
+      const flat = (this.method === "drnas" ? concentration(a).div(concentration(a).sum([1], true)) : F.softmax(a, 1)).toArray();
       return NB201_EDGES.map((_, e) => flat.slice(e * NB201_OPS.length, (e + 1) * NB201_OPS.length));
     });
   }
@@ -231,6 +240,7 @@ export class DifferentiableSearcher implements Searcher {
   /** The path of one step: the softmax mix (DARTS, beta-DARTS) or a Gumbel-sampled operation per edge (GDAS). */
   private path(alphas: Tensor, tau: number, weightsStep: boolean, E: typeof import("../engine/index.js"), F: typeof import("../engine/functional.js")): PathChoice {
     const a = weightsStep ? alphas.detach() : alphas;
+    if (this.method === "drnas") return { kind: "mixed", weights: dirichletSample(concentration(a), E, F) };
     if (this.method !== "gdas") return { kind: "mixed", weights: F.softmax(a, 1) };
     // Gumbel(0, 1) noise, hard argmax per edge, straight-through gates (value one-hot, gradient of the soft sample).
     const u = E.rand(a.shape).clamp(1e-10, 1 - 1e-10);
@@ -282,6 +292,25 @@ export class DifferentiableSearcher implements Searcher {
     E.noGrad(() => alphas.grad!.copy(val.a.sub(hvp.mul(lr))));
     for (const t of [...originals, ...train.w, ...val.w, train.a, val.a, plus, minus]) t.dispose();
   }
+}
+
+/** DrNAS' Dirichlet concentrations from the logits: softplus, so they stay positive. */
+function concentration(alphas: Tensor): Tensor {
+  return alphas.exp().add(1).log().add(1e-4);
+}
+
+/**
+ * One sample per row of Dirichlet(beta) [edges, K], reparameterised through the Laplace
+ * approximation in the softmax basis: z ~ N(mu, diag(var)) with mu_k = log beta_k - mean_j log
+ * beta_j and var_k = (1 - 2/K) / beta_k + sum_j (1 / beta_j) / K^2, then softmax(z).
+ */
+function dirichletSample(beta: Tensor, E: typeof import("../engine/index.js"), F: typeof import("../engine/functional.js")): Tensor {
+  const k = beta.shape[1];
+  const logBeta = beta.log();
+  const mu = logBeta.sub(logBeta.mean([1], true));
+  const inv = beta.pow(-1);
+  const variance = inv.mul(1 - 2 / k).add(inv.sum([1], true).div(k * k));
+  return F.softmax(mu.add(variance.sqrt().mul(E.randn(beta.shape))), 1);
 }
 
 function prefixed(m: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
