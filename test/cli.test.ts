@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli } from "./cli-util.js";
 import { registry } from "../src/registry.js";
+import { SqliteStore } from "../src/stores/sqlite.js";
 
 test("run an example, then status, best, trials; a second run resumes the finished experiment", () => {
   const dir = mkdtempSync(join(tmpdir(), "archsearch-cli-"));
@@ -82,6 +83,23 @@ test("every example config runs as it is", () => {
       if (ex.startsWith("nb201-random-latency")) assert.ok(out.best.metrics.latency_ms_pixel3 <= 10);
       if (ex.startsWith("joint")) assert.ok(typeof out.best.hp.lr === "number" && Array.isArray(out.best.arch.blocks));
       if (ex.startsWith("nb201-bohb")) assert.ok(out.best.metrics.epochs === 200 && out.best.metrics.latency_ms_pixel3 <= 25, JSON.stringify(out.best.metrics));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("status of an experiment made through the library API (no stored objectives): a clear message, not a crash", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "archsearch-cli-api-"));
+  try {
+    const file = join(dir, "api.db");
+    copyFileSync(join(process.cwd(), "test/fixtures/release-0.1-rea.sqlite"), file);
+    await new SqliteStore(file).close(); // migrated to this version by a writer, as `run` would
+    for (const cmd of ["status", "best"]) {
+      const r = cli([cmd, "nb201-rea", "--storage", file]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /experiment "nb201-rea" has no objectives in its stored config \(it was made through the library API/);
+      assert.doesNotMatch(r.stderr, /TypeError|\n\s+at /);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -89,6 +89,10 @@ export async function withExperiment<T>(name: string, storage: string, fn: (stor
       throw new UserError(`no experiment "${name}" in ${redactUrl(storage)}${names.length ? ` (it has: ${names.join(", ")})` : " (it has none)"}`);
     }
     const config = exp.config as unknown as ExperimentConfig;
+    // An experiment made through the library API stores no config: nothing says what "best" means.
+    if (!Array.isArray(config.objectives) || config.objectives.length === 0) {
+      throw new UserError(`experiment "${name}" has no objectives in its stored config (it was made through the library API, not from a config file), so the CLI cannot rank its trials; read it with the library's store API instead`);
+    }
     return await fn(store, exp.id, new Objectives(config.objectives, config.constraints), config);
   } finally {
     await store.close();
