@@ -11,6 +11,7 @@ import { DATASET_HELP } from "../data/names.js";
 import type { ImageDataset } from "../data/datasets.js";
 import type { Tensor } from "../engine/tensor.js";
 import { cellOf, type Nb201Supernet, type PathChoice } from "./nb201-supernet.js";
+import { prefixed } from "./tensor-cache.js";
 
 /**
  * Differentiable search on the NAS-Bench-201 supernet, one bilevel loop for three methods:
@@ -232,7 +233,8 @@ export class DifferentiableSearcher implements Searcher {
   private probabilities(alphas: Tensor, E: typeof import("../engine/index.js"), F: typeof import("../engine/functional.js")): number[][] {
     return E.tidy(() => {
       const a = alphas.detach();
-      const flat = (this.method === "drnas" ? concentration(a).div(concentration(a).sum([1], true)) : F.softmax(a, 1)).toArray();
+      const beta = this.method === "drnas" ? concentration(a) : undefined;
+      const flat = (beta ? beta.div(beta.sum([1], true)) : F.softmax(a, 1)).toArray();
       return NB201_EDGES.map((_, e) => flat.slice(e * NB201_OPS.length, (e + 1) * NB201_OPS.length));
     });
   }
@@ -311,10 +313,6 @@ function dirichletSample(beta: Tensor, E: typeof import("../engine/index.js"), F
   const inv = beta.pow(-1);
   const variance = inv.mul(1 - 2 / k).add(inv.sum([1], true).div(k * k));
   return F.softmax(mu.add(variance.sqrt().mul(E.randn(beta.shape))), 1);
-}
-
-function prefixed(m: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
-  return new Map([...m].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
 }
 
 /** The argmax cell (NB201's derivation: the most likely operation per edge, `none` included), then the cheapest single-edge changes. */

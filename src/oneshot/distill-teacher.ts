@@ -1,12 +1,9 @@
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { deriveSeed, Rng } from "../core/rng.js";
-import { stableStringify } from "../core/json.js";
-import { UserError } from "../core/errors.js";
 import type { ImageDataset } from "../data/datasets.js";
-import type { Tensor } from "../engine/tensor.js";
 import type { DistillTeacher } from "./single-path.js";
+import { cacheKey, loadState, readTensorFile, writeTensorFile } from "./tensor-cache.js";
 
 /**
  * The teacher of block-wise distillation by default: every edge a 3x3 convolution, the plain
@@ -40,28 +37,15 @@ export async function trainTeacher(o: TeacherOptions, data: ImageDataset, seed: 
   const D = await import("../data/datasets.js");
   const { Nb201Network } = await import("../models/nb201.js");
   const { Sgd, clipGradNorm } = await import("../engine/optim-state.js");
-  const { encodeTensors, decodeTensors } = await import("../engine/serialize.js");
   E.setNumThreads(o.threads);
-  const key = createHash("sha256")
-    .update(stableStringify({ o: { ...o, threads: undefined }, seed, data: data.name, n: data.labels.length, shape: data.shape }))
-    .digest("hex")
-    .slice(0, 20);
+  const key = cacheKey({ o: { ...o, threads: undefined }, seed, data: data.name, n: data.labels.length, shape: data.shape });
   mkdirSync(cacheDir, { recursive: true });
   const file = join(cacheDir, `nb201-teacher-${key}.bin`);
   E.manualSeed(deriveSeed(seed, "teacher-init"));
   const net = new Nb201Network(o.cell, { channels: o.channels, cellsPerStage: o.cells_per_stage, classes: data.classes, inputChannels: data.shape[0] });
   if (existsSync(file)) {
-    let saved: Map<string, Tensor>;
-    try {
-      saved = decodeTensors(readFileSync(file), file);
-    } catch (e) {
-      throw new UserError(`teacher cache ${file} is unreadable (${(e as Error).message}); delete it to train again`);
-    }
-    for (const [name, t] of net.stateDict()) {
-      const s = saved.get(name);
-      if (!s) throw new UserError(`teacher cache ${file} has no tensor ${name}; delete it to train again`);
-      E.noGrad(() => t.copy(s));
-    }
+    const saved = await readTensorFile(file, "teacher cache");
+    await loadState(net, saved, "", file, "teacher cache");
     for (const t of saved.values()) t.dispose();
     return { net, key };
   }
@@ -90,8 +74,6 @@ export async function trainTeacher(o: TeacherOptions, data: ImageDataset, seed: 
     log(`teacher epoch ${epoch + 1}/${o.epochs}: train_loss ${(loss / Math.max(1, seen)).toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   opt.dispose();
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, encodeTensors(net.stateDict()));
-  renameSync(tmp, file);
+  await writeTensorFile(file, net.stateDict());
   return { net, key };
 }

@@ -7,6 +7,7 @@ import { UserError } from "../core/errors.js";
 import { FBNET_LAYERS, FBNET_METRICS, FBNET_OPS, fbnetLayerCosts, loadFbnetLut } from "../benchmarks/hwnas.js";
 import { DATASET_HELP } from "../data/names.js";
 import type { Tensor } from "../engine/tensor.js";
+import { prefixed } from "./tensor-cache.js";
 
 export const fbnetDnasOptions = z.strictObject({
   dataset: z.string().default("fashion-mnist").describe(DATASET_HELP),
@@ -76,8 +77,8 @@ export class FbnetDnasSearcher implements Searcher {
       const saved = decodeTensors(job.resume.data, "fbnet_dnas checkpoint");
       for (const [name, t] of net.stateDict()) E.noGrad(() => t.copy(saved.get(`net.${name}`)!));
       E.noGrad(() => theta.copy(saved.get("theta")!));
-      wOpt.load(new Map([...saved].filter(([k]) => k.startsWith("wopt.")).map(([k, t]) => [k.slice(5), t])));
-      aOpt.load(new Map([...saved].filter(([k]) => k.startsWith("aopt.")).map(([k, t]) => [k.slice(5), t])));
+      wOpt.load(prefixed(saved, "wopt."));
+      aOpt.load(prefixed(saved, "aopt."));
       start = job.resume.step;
       for (const t of saved.values()) t.dispose();
     }

@@ -1,14 +1,12 @@
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { deriveSeed, Rng } from "../core/rng.js";
-import { stableStringify } from "../core/json.js";
-import { UserError } from "../core/errors.js";
 import { NB201_EDGES, NB201_OPS } from "../benchmarks/nb201.js";
 import type { ImageDataset } from "../data/datasets.js";
 import type { Tensor } from "../engine/tensor.js";
 import type { Nb201Supernet } from "./nb201-supernet.js";
 import type { Nb201Network } from "../models/nb201.js";
+import { cacheKey, loadState, prefixed, readTensorFile, writeTensorFile } from "./tensor-cache.js";
 
 /** How a single-path supernet is trained (SPOS, RS-WS, FairNAS). */
 export interface SinglePathOptions {
@@ -81,13 +79,9 @@ export async function trainSinglePath(
   const D = await import("../data/datasets.js");
   const { Nb201Supernet } = await import("./nb201-supernet.js");
   const { Sgd, Adam, clipGradNorm } = await import("../engine/optim-state.js");
-  const { encodeTensors, decodeTensors } = await import("../engine/serialize.js");
   const F = E.F;
   E.setNumThreads(o.threads);
-  const key = createHash("sha256")
-    .update(stableStringify({ o: { ...o, threads: undefined }, seed, data: data.name, n: data.labels.length, shape: data.shape, init: init?.key ?? null, ...(teacher ? { teacher: teacher.key, lr: teacher.lr } : {}) }))
-    .digest("hex")
-    .slice(0, 20);
+  const key = cacheKey({ o: { ...o, threads: undefined }, seed, data: data.name, n: data.labels.length, shape: data.shape, init: init?.key ?? null, ...(teacher ? { teacher: teacher.key, lr: teacher.lr } : {}) });
   mkdirSync(cacheDir, { recursive: true });
   const file = join(cacheDir, `nb201-supernet-${key}.bin`);
   E.manualSeed(deriveSeed(seed, "supernet-init"));
@@ -97,18 +91,9 @@ export async function trainSinglePath(
   let start = 0;
   if (init) for (const [name, t] of net.stateDict()) E.noGrad(() => t.copy(init.net.stateDict().get(name)!));
   if (existsSync(file)) {
-    let saved: Map<string, Tensor>;
-    try {
-      saved = decodeTensors(readFileSync(file), file);
-    } catch (e) {
-      throw new UserError(`supernet cache ${file} is unreadable (${(e as Error).message}); delete it to train again`);
-    }
-    for (const [name, t] of net.stateDict()) {
-      const s = saved.get(`net.${name}`);
-      if (!s) throw new UserError(`supernet cache ${file} has no tensor net.${name}; delete it to train again`);
-      E.noGrad(() => t.copy(s));
-    }
-    opt.load(new Map([...saved].filter(([k]) => k.startsWith("opt.")).map(([k, t]) => [k.slice(4), t])));
+    const saved = await readTensorFile(file, "supernet cache");
+    await loadState(net, saved, "net.", file, "supernet cache");
+    opt.load(prefixed(saved, "opt."));
     start = Math.round(saved.get("epoch")!.item());
     for (const t of saved.values()) t.dispose();
     if (start < o.epochs) log(`supernet: resuming its training at epoch ${start + 1} from ${file}`);
@@ -143,9 +128,7 @@ export async function trainSinglePath(
     for (const [k, t] of opt.state()) state.set(`opt.${k}`, t);
     const ep = E.tensor([epoch + 1]);
     state.set("epoch", ep);
-    const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, encodeTensors(state));
-    renameSync(tmp, file);
+    await writeTensorFile(file, state);
     ep.dispose();
     log(`supernet epoch ${epoch + 1}/${o.epochs}: train_loss ${(loss / Math.max(1, seen)).toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
